@@ -1,0 +1,46 @@
+import {
+  readBrokers,
+  readDatabaseUrl,
+  readInt,
+  readPort,
+  readString,
+  readTopicPrefix,
+  topicNames,
+  ConfigError,
+  type TopicNames,
+} from '@clickstream/shared';
+import type { WindowOperatorConfig } from './window-operator.js';
+import { WINDOW_SIZE_MS } from '@clickstream/shared';
+
+export interface ProcessorConfig {
+  readonly kafkaBrokers: readonly string[];
+  readonly databaseUrl: string;
+  readonly topics: TopicNames;
+  readonly consumerGroup: string;
+  readonly metricsPort: number;
+  readonly operator: Readonly<WindowOperatorConfig>;
+  /** How often open-window state, offsets and results are committed. */
+  readonly checkpointIntervalMs: number;
+  /** Upper bound the broker gives an open output transaction of a dead processor. */
+  readonly transactionTimeoutMs: number;
+}
+
+export function parseProcessorConfig(env: Record<string, string | undefined> = process.env): ProcessorConfig {
+  const consumerGroup = readString(env, 'PROCESSOR_GROUP', 'clickstream-processor');
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(consumerGroup)) throw new ConfigError('PROCESSOR_GROUP', 'may hold only [A-Za-z0-9._-]');
+  return Object.freeze({
+    kafkaBrokers: Object.freeze(readBrokers(env)),
+    databaseUrl: readDatabaseUrl(env),
+    topics: topicNames(readTopicPrefix(env)),
+    consumerGroup,
+    metricsPort: readPort(env, 'PROCESSOR_METRICS_PORT', 9464),
+    operator: Object.freeze({
+      windowSizeMs: WINDOW_SIZE_MS,
+      outOfOrdernessMs: readInt(env, 'OUT_OF_ORDERNESS_MS', 2000, { max: 3_600_000 }),
+      allowedLatenessMs: readInt(env, 'ALLOWED_LATENESS_MS', 60_000, { max: 86_400_000 }),
+      idleTimeoutMs: readInt(env, 'IDLE_TIMEOUT_MS', 1000, { min: 1, max: 3_600_000 }),
+    }),
+    checkpointIntervalMs: readInt(env, 'CHECKPOINT_INTERVAL_MS', 1000, { min: 10, max: 600_000 }),
+    transactionTimeoutMs: readInt(env, 'TRANSACTION_TIMEOUT_MS', 10_000, { min: 1000, max: 900_000 }),
+  });
+}

@@ -1,0 +1,25 @@
+import { migrate } from '@clickstream/db';
+import { loadConfigOrExit } from '@clickstream/shared';
+import { parseProcessorConfig } from './env.js';
+import { startHealthServer } from './health-server.js';
+import { createProcessorMetrics } from './metrics.js';
+import { Processor } from './processor.js';
+
+const config = loadConfigOrExit(() => parseProcessorConfig());
+await migrate(config.databaseUrl);
+const metrics = createProcessorMetrics();
+const processor = new Processor(config, { metrics });
+const server = await startHealthServer(processor, metrics, config.metricsPort);
+await processor.start();
+process.stdout.write(`processor consuming ${config.topics.clicks} as group ${config.consumerGroup}; metrics on :${config.metricsPort}\n`);
+
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await processor.stop();
+  server.close();
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

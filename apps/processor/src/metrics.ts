@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ProcessorMetrics {
+  registry: Registry;
+  eventsIn: Counter<'outcome'>;
+  windowsEmitted: Counter;
+  openWindows: Gauge<'partition'>;
+  checkpointDuration: Histogram;
+  watermarkDelay: Gauge<'partition'>;
+  consumerLag: Gauge<'partition'>;
+}
+
+export function createProcessorMetrics(): ProcessorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'clickstream_processor_' });
+  return {
+    registry,
+    eventsIn: new Counter({
+      name: 'clickstream_processor_events_total',
+      help: 'Input records by outcome: counted, duplicate, late-counted, too-late, undecodable',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    windowsEmitted: new Counter({
+      name: 'clickstream_processor_windows_emitted_total',
+      help: 'Window results committed (first emissions and late revisions)',
+      registers: [registry],
+    }),
+    openWindows: new Gauge({
+      name: 'clickstream_processor_open_windows',
+      help: 'Windows held in state (open, or fired and within allowed lateness)',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+    checkpointDuration: new Histogram({
+      name: 'clickstream_processor_checkpoint_duration_seconds',
+      help: 'Time to commit one checkpoint of all owned partitions to PostgreSQL',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    watermarkDelay: new Gauge({
+      name: 'clickstream_processor_watermark_delay_seconds',
+      help: 'Wall clock minus the partition watermark',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'clickstream_processor_consumer_lag',
+      help: 'Records on website-clicks not yet covered by a checkpoint',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+  };
+}

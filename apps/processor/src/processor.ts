@@ -1,0 +1,387 @@
+import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import type { ProcessorConfig } from './env.js';
+import { CheckpointStore, type Checkpoint, type PartitionRef } from './checkpoint-store.js';
+import { FencedError } from './errors.js';
+import { PartitionTask } from './partition-task.js';
+import { KafkaOutboxSink } from './sinks/kafka-sink.js';
+import type { ProcessorMetrics } from './metrics.js';
+
+export interface ProcessorDeps {
+  clock?: () => number;
+  log?: (message: string) => void;
+  metrics?: ProcessorMetrics;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Wires the pure window operators to Kafka and PostgreSQL: consumes `website-clicks` in a
+ * consumer group, keeps one PartitionTask per owned partition, commits checkpoints to
+ * PostgreSQL and then publishes their outbox to Kafka transactionally.
+ */
+export class Processor {
+  private readonly kafka: Kafka;
+  private readonly store: CheckpointStore;
+  private admin: Admin | undefined;
+  private consumer: Consumer | undefined;
+  private readonly tasks = new Map<number, PartitionTask>();
+  private readonly claiming = new Map<number, Promise<PartitionTask | undefined>>();
+  private readonly delivering = new Set<number>();
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointRunning: Promise<void> | undefined;
+  private running = false;
+  /** Set by stop(): no new claims or recoveries start. */
+  private stopping = false;
+  private consumerHealthy = false;
+  /** While set, input waits: state is being reloaded from the last checkpoint. */
+  private recovering: Promise<void> | undefined;
+  private readonly clock: () => number;
+  private readonly log: (message: string) => void;
+
+  constructor(
+    private readonly config: ProcessorConfig,
+    deps: ProcessorDeps = {},
+  ) {
+    this.clock = deps.clock ?? Date.now;
+    this.log = deps.log ?? ((m) => process.stdout.write(`${m}\n`));
+    this.metrics = deps.metrics;
+    this.kafka = new Kafka({
+      clientId: `${config.consumerGroup}-${process.pid}`,
+      brokers: [...config.kafkaBrokers],
+      logLevel: logLevel.ERROR,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    this.store = new CheckpointStore(config.databaseUrl);
+  }
+
+  private readonly metrics: ProcessorMetrics | undefined;
+
+  get ownedPartitions(): number[] {
+    return [...this.tasks.keys()].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.store.ping();
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.startConsumer();
+    this.scheduleCheckpoint();
+  }
+
+  /** Healthy when PostgreSQL answers and the consumer is in its group. */
+  async healthy(): Promise<{ ok: boolean; database: boolean; kafka: boolean }> {
+    const database = await this.store.ping().then(
+      () => true,
+      () => false,
+    );
+    return { ok: database && this.consumerHealthy, database, kafka: this.consumerHealthy };
+  }
+
+  private ref(partition: number): PartitionRef {
+    return { consumerGroup: this.config.consumerGroup, topic: this.config.topics.clicks, partition };
+  }
+
+  private async startConsumer(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.config.consumerGroup,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      rebalanceTimeout: 30_000,
+      // New partitions of website-clicks are found within this bound and trigger a rebalance.
+      metadataMaxAge: 10_000,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.consumerHealthy = true;
+      const assigned = payload.memberAssignment[this.config.topics.clicks] ?? [];
+      this.onAssignment(assigned);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.consumerHealthy = false;
+      this.log(`consumer crashed (${payload.error.message}); restart=${payload.restart}`);
+      if (!payload.restart && this.running) void this.restartConsumer();
+    });
+    consumer.on(consumer.events.DISCONNECT, () => {
+      this.consumerHealthy = false;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.config.topics.clicks, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  private async restartConsumer(): Promise<void> {
+    await sleep(1000);
+    if (!this.running) return;
+    this.log('restarting the consumer');
+    await this.consumer?.disconnect().catch(() => {});
+    this.dropAllTasks();
+    await this.startConsumer().catch((error: Error) => {
+      this.log(`consumer restart failed: ${error.message}`);
+      void this.restartConsumer();
+    });
+  }
+
+  private onAssignment(assigned: number[]): void {
+    const wanted = new Set(assigned);
+    for (const [partition, task] of this.tasks) {
+      if (!wanted.has(partition)) this.release(partition, task);
+    }
+    for (const partition of wanted) {
+      if (!this.tasks.has(partition) && !this.claiming.has(partition)) this.claimInBackground(partition);
+    }
+    this.log(`assigned partitions [${[...wanted].sort((a, b) => a - b).join(', ')}]`);
+  }
+
+  private claimInBackground(partition: number): void {
+    const claim = this.claim(partition).finally(() => this.claiming.delete(partition));
+    this.claiming.set(partition, claim);
+  }
+
+  /** Takes a partition: new epoch in PostgreSQL, fenced Kafka producer, restored windows. */
+  private async claim(partition: number): Promise<PartitionTask | undefined> {
+    const ref = this.ref(partition);
+    for (let attempt = 0; this.running && !this.stopping; attempt++) {
+      const sink = new KafkaOutboxSink(this.kafka, this.admin!, this.config.topics, ref, this.config.transactionTimeoutMs);
+      try {
+        const claimed = await this.store.claim(ref);
+        const deliveredSeq = await sink.init();
+        const low = await this.lowWatermark(partition);
+        let start = claimed.nextOffset < 0 ? low : claimed.nextOffset;
+        if (start < low) {
+          this.log(`partition ${partition}: offsets ${start}..${low - 1} were removed by retention before processing`);
+          start = low;
+        }
+        const task = new PartitionTask(ref, claimed, start, this.config.operator, this.clock(), sink);
+        task.deliveredSeq = deliveredSeq;
+        if (deliveredSeq < claimed.outboxSeq) task.undelivered.push(...(await this.store.readOutbox(ref, deliveredSeq, 10_000)));
+        this.tasks.set(partition, task);
+        this.consumer?.seek({ topic: ref.topic, partition, offset: String(start) });
+        this.log(
+          `partition ${partition}: epoch ${task.epoch}, resuming at offset ${start}, ${task.operator.windowCount} windows restored, ` +
+            `${task.undelivered.length} outbox entries to deliver`,
+        );
+        this.scheduleDelivery(task);
+        return task;
+      } catch (error) {
+        await sink.reset();
+        this.log(`partition ${partition}: claim failed (${(error as Error).message}); retrying`);
+        await sleep(Math.min(5000, 250 * 2 ** attempt));
+      }
+    }
+    return undefined;
+  }
+
+  private async lowWatermark(partition: number): Promise<number> {
+    const offsets = await this.admin!.fetchTopicOffsets(this.config.topics.clicks);
+    return Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
+  }
+
+  private release(partition: number, task: PartitionTask): void {
+    task.revoked = true;
+    this.tasks.delete(partition);
+    void task.sink.reset();
+    this.metrics?.openWindows.set({ partition: String(partition) }, 0);
+  }
+
+  private dropAllTasks(): void {
+    for (const [partition, task] of this.tasks) this.release(partition, task);
+  }
+
+  private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+    if (this.recovering) await this.recovering;
+    const partition = batch.partition;
+    let task = this.tasks.get(partition);
+    if (!task) task = await this.claiming.get(partition);
+    if (!task || task.revoked) return;
+    const now = this.clock();
+    let counted = 0;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || task.revoked || this.tasks.get(partition) !== task) break;
+      const offset = Number(message.offset);
+      const outcome = task.apply(offset, message.value, now);
+      if (outcome === 'gap') break;
+      resolveOffset(message.offset);
+      if (outcome !== 'replayed') {
+        counted += 1;
+        this.metrics?.eventsIn.inc({ outcome });
+      }
+    }
+    if (counted > 0) await heartbeat();
+  }
+
+  private scheduleCheckpoint(): void {
+    if (!this.running) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointRunning = this.checkpointAll()
+        .catch((error: Error) => this.log(`checkpoint failed: ${error.message}`))
+        .finally(() => {
+          this.checkpointRunning = undefined;
+          this.scheduleCheckpoint();
+        });
+    }, this.config.checkpointIntervalMs);
+  }
+
+  /** One checkpoint of every owned partition. */
+  async checkpointAll(): Promise<void> {
+    if (this.recovering) return;
+    const now = this.clock();
+    const cuts: Array<{ task: PartitionTask; checkpoint: Checkpoint }> = [];
+    for (const task of this.tasks.values()) cuts.push({ task, checkpoint: task.cutCheckpoint(now) });
+    const started = performance.now();
+    let failed = false;
+    await Promise.all(
+      cuts.map(async ({ task, checkpoint }) => {
+        try {
+          await this.store.commit(checkpoint);
+          task.committedOffset = checkpoint.nextOffset;
+          if (checkpoint.outbox) {
+            task.undelivered.push(checkpoint.outbox);
+            this.metrics?.windowsEmitted.inc(checkpoint.results.length);
+            this.scheduleDelivery(task);
+          }
+          this.metrics?.openWindows.set({ partition: String(task.ref.partition) }, task.operator.windowCount);
+        } catch (error) {
+          if (error instanceof FencedError) {
+            this.log(`${error.message}; dropping it`);
+            if (this.tasks.get(task.ref.partition) === task) this.release(task.ref.partition, task);
+            return;
+          }
+          failed = true;
+          this.log(`partition ${task.ref.partition}: checkpoint commit failed: ${(error as Error).message}`);
+        }
+      }),
+    );
+    this.metrics?.checkpointDuration.observe((performance.now() - started) / 1000);
+    if (failed) {
+      // In-memory state ran ahead of what committed: go back to the last checkpoint.
+      await this.recoverFromCheckpoint();
+      return;
+    }
+    await this.commitConsumerOffsets(cuts.map((c) => c.task));
+    this.updateLagMetrics(now);
+  }
+
+  /**
+   * Group offsets are only a hint for where fetching starts; the truth is the checkpoint's offset,
+   * which is never behind them, so records before it are skipped.
+   */
+  private async commitConsumerOffsets(tasks: PartitionTask[]): Promise<void> {
+    const offsets = tasks
+      .filter((t) => !t.revoked)
+      .map((t) => ({ topic: t.ref.topic, partition: t.ref.partition, offset: String(t.committedOffset) }));
+    if (offsets.length === 0) return;
+    await this.consumer?.commitOffsets(offsets).catch(() => {});
+  }
+
+  private async recoverFromCheckpoint(): Promise<void> {
+    if (this.recovering) return this.recovering;
+    if (this.stopping) return;
+    this.recovering = (async () => {
+      const partitions = [...this.tasks.keys()];
+      this.log(`reloading partitions [${partitions.join(', ')}] from the last checkpoint`);
+      this.dropAllTasks();
+      for (const partition of partitions) if (!this.claiming.has(partition)) this.claimInBackground(partition);
+      await Promise.all([...this.claiming.values()]);
+    })().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
+  }
+
+  private scheduleDelivery(task: PartitionTask): void {
+    const partition = task.ref.partition;
+    if (this.delivering.has(partition)) return;
+    this.delivering.add(partition);
+    void this.deliver(task).finally(() => {
+      this.delivering.delete(partition);
+      if (!task.revoked && task.undelivered.length > 0) this.scheduleDelivery(task);
+    });
+  }
+
+  /** Publishes committed outbox entries in order; on failure re-fences and resumes from Kafka's record of progress. */
+  private async deliver(task: PartitionTask): Promise<void> {
+    let attempt = 0;
+    while (!task.revoked && task.undelivered.length > 0 && this.running) {
+      const batch = task.undelivered.slice(0, 50);
+      try {
+        const delivered = await task.sink.deliver(batch);
+        task.deliveredSeq = delivered;
+        while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= delivered) task.undelivered.shift();
+        await this.store.trimOutbox(task.ref, task.epoch, delivered).catch(() => {});
+        attempt = 0;
+      } catch (error) {
+        attempt += 1;
+        this.log(`partition ${task.ref.partition}: delivery failed (${(error as Error).message}); retrying`);
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+        if (task.revoked) return;
+        try {
+          const delivered = await task.sink.init();
+          task.deliveredSeq = delivered;
+          while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= delivered) task.undelivered.shift();
+        } catch (initError) {
+          this.log(`partition ${task.ref.partition}: producer re-init failed (${(initError as Error).message})`);
+        }
+      }
+    }
+  }
+
+  private updateLagMetrics(now: number): void {
+    if (!this.metrics) return;
+    for (const task of this.tasks.values()) {
+      const watermark = task.operator.currentWatermark;
+      if (Number.isFinite(watermark)) {
+        this.metrics.watermarkDelay.set({ partition: String(task.ref.partition) }, Math.max(0, (now - watermark) / 1000));
+      }
+    }
+  }
+
+  /** Consumer lag per owned partition: log end offset minus the checkpointed offset. */
+  async consumerLag(): Promise<Record<number, number>> {
+    if (!this.admin) return {};
+    const offsets = await this.admin.fetchTopicOffsets(this.config.topics.clicks);
+    const lag: Record<number, number> = {};
+    for (const task of this.tasks.values()) {
+      const high = Number(offsets.find((o) => o.partition === task.ref.partition)?.high ?? 0);
+      lag[task.ref.partition] = Math.max(0, high - task.committedOffset);
+    }
+    return lag;
+  }
+
+  /** Pending work for tests and shutdown: every input up to `nextOffset` committed and delivered. */
+  get idle(): boolean {
+    for (const task of this.tasks.values()) {
+      if (task.committedOffset !== task.nextOffset || task.undelivered.length > 0) return false;
+    }
+    return this.claiming.size === 0;
+  }
+
+  /** SIGTERM: a last checkpoint and delivery, then leave the group. */
+  async stop(): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.checkpointTimer);
+    await this.consumer?.stop().catch(() => {});
+    await this.checkpointRunning;
+    if (!this.recovering) {
+      await this.checkpointAll().catch((error: Error) => this.log(`final checkpoint failed: ${error.message}`));
+      const deadline = Date.now() + 10_000;
+      while ([...this.tasks.values()].some((t) => t.undelivered.length > 0) && Date.now() < deadline) await sleep(50);
+    }
+    this.running = false;
+    await this.consumer?.disconnect().catch(() => {});
+    for (const task of this.tasks.values()) await task.sink.reset();
+    this.tasks.clear();
+    await this.admin?.disconnect().catch(() => {});
+    await this.store.close().catch(() => {});
+  }
+}

@@ -1,0 +1,96 @@
+import type { Admin, Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { TopicNames } from '@clickstream/shared';
+import type { OutboxEntry, PartitionRef } from '../checkpoint-store.js';
+
+/**
+ * Publishes one input partition's outbox to Kafka exactly once. Each delivery is a Kafka
+ * transaction holding the records and, through `sendOffsets` on a dedicated group, the sequence
+ * number of the last outbox entry it carries: the records and the progress marker commit or
+ * abort together. The transactional id is per input partition, so a new owner's
+ * `initTransactions` fences a zombie's producer and aborts what it left open.
+ */
+export class KafkaOutboxSink {
+  private producer: Producer | undefined;
+  readonly transactionalId: string;
+  readonly progressGroup: string;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly topics: TopicNames,
+    private readonly ref: PartitionRef,
+    private readonly transactionTimeoutMs: number,
+  ) {
+    this.transactionalId = `${ref.consumerGroup}.${ref.topic}.${ref.partition}`;
+    this.progressGroup = `${ref.consumerGroup}.outbox`;
+  }
+
+  /**
+   * Fences earlier producers with this transactional id, then reads the last delivered sequence
+   * number. The order matters: read before fencing and a zombie could still commit after.
+   */
+  async init(): Promise<number> {
+    await this.reset();
+    const producer = this.kafka.producer({
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    this.producer = producer;
+    // InitProducerId runs lazily at the first transaction (kafkajs #296): open and abort one now.
+    const fence = await producer.transaction();
+    await fence.abort();
+    return this.deliveredSeq();
+  }
+
+  async deliveredSeq(): Promise<number> {
+    const offsets = await this.admin.fetchOffsets({ groupId: this.progressGroup, topics: [this.ref.topic] });
+    const entry = offsets[0]?.partitions.find((p) => p.partition === this.ref.partition);
+    const seq = Number(entry?.offset ?? -1);
+    return seq < 0 ? 0 : seq;
+  }
+
+  /** Sends the entries in one transaction; returns the sequence number now delivered. */
+  async deliver(entries: OutboxEntry[]): Promise<number> {
+    const producer = this.producer;
+    if (!producer) throw new Error('KafkaOutboxSink.deliver before init');
+    const last = entries[entries.length - 1];
+    if (!last) throw new Error('nothing to deliver');
+    const byTopic = new Map<string, TopicMessages>();
+    for (const entry of entries) {
+      for (const record of entry.records) {
+        const topic = record.t === 'metrics' ? this.topics.metrics : record.t === 'late' ? this.topics.late : this.topics.invalid;
+        let messages = byTopic.get(topic);
+        if (!messages) {
+          messages = { topic, messages: [] };
+          byTopic.set(topic, messages);
+        }
+        messages.messages.push({ key: record.k, value: record.v });
+      }
+    }
+    const transaction = await producer.transaction();
+    try {
+      if (byTopic.size > 0) await transaction.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      await transaction.sendOffsets({
+        consumerGroupId: this.progressGroup,
+        topics: [{ topic: this.ref.topic, partitions: [{ partition: this.ref.partition, offset: String(last.seq) }] }],
+      });
+      await transaction.commit();
+      return last.seq;
+    } catch (error) {
+      // A failed EndTxn can leave the producer stuck (kafkajs #1355): throw it away.
+      await transaction.abort().catch(() => {});
+      await this.reset();
+      throw error;
+    }
+  }
+
+  async reset(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    if (producer) await producer.disconnect().catch(() => {});
+  }
+}

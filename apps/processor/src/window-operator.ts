@@ -1,0 +1,183 @@
+import { WINDOW_SIZE_MS, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
+import { assignWindow } from './window-assigner.js';
+import { Watermark, type WatermarkSnapshot } from './watermark.js';
+import { WindowAggregate, type WindowSnapshot } from './window-state.js';
+
+export interface WindowOperatorConfig {
+  windowSizeMs: number;
+  outOfOrdernessMs: number;
+  allowedLatenessMs: number;
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_OPERATOR_CONFIG: WindowOperatorConfig = Object.freeze({
+  windowSizeMs: WINDOW_SIZE_MS,
+  outOfOrdernessMs: 2000,
+  allowedLatenessMs: 60_000,
+  idleTimeoutMs: 1000,
+});
+
+export type ProcessOutcome = 'counted' | 'duplicate' | 'late-counted' | 'too-late';
+
+export interface LateEvent {
+  event: EnrichedEvent;
+  reason: string;
+}
+
+/** What one timer firing produced, in the order it must reach the sinks. */
+export interface FiredOutput {
+  results: WindowResult[];
+  late: LateEvent[];
+}
+
+/** State of one input partition, as stored at a checkpoint. */
+export interface OperatorSnapshot {
+  watermark: WatermarkSnapshot;
+  windows: WindowSnapshot[];
+}
+
+/** Changes since the last checkpoint, so a checkpoint writes only what moved. */
+export interface OperatorDelta {
+  watermark: WatermarkSnapshot;
+  upserts: WindowSnapshot[];
+  removals: Array<{ siteId: string; userId: string; start: number }>;
+}
+
+interface Bucket {
+  start: number;
+  end: number;
+  fired: boolean;
+  windows: Map<string, WindowAggregate>;
+}
+
+const keyOf = (siteId: string, userId: string) => `${siteId}\u0000${userId}`;
+
+/**
+ * Per-user tumbling event-time windows of one input partition, as a pure, clock-injected state
+ * machine (Flink's WindowOperator with an event-time trigger and allowed lateness). Every key
+ * lives in exactly one input partition, because the topic is keyed by user, so one operator per
+ * partition sees all of a key's events.
+ *
+ * Invariant kept for checkpoints: after `onTimer`, every bucket whose end the watermark has
+ * passed is fired, and no window awaits emission.
+ */
+export class WindowOperator {
+  private readonly buckets = new Map<number, Bucket>();
+  private readonly watermark: Watermark;
+  private readonly pendingEmit = new Set<WindowAggregate>();
+  private pendingLate: LateEvent[] = [];
+  private readonly changed = new Set<WindowAggregate>();
+  private removed: OperatorDelta['removals'] = [];
+  private openWindowCount = 0;
+
+  constructor(
+    private readonly config: WindowOperatorConfig,
+    now: number,
+    restored?: OperatorSnapshot,
+  ) {
+    this.watermark = new Watermark(config.outOfOrdernessMs, config.idleTimeoutMs, restored?.watermark, now);
+    for (const snapshot of restored?.windows ?? []) {
+      const bucket = this.bucketFor(snapshot.start);
+      const aggregate = new WindowAggregate(snapshot.siteId, snapshot.userId, bucket.start, bucket.end, snapshot);
+      bucket.windows.set(keyOf(snapshot.siteId, snapshot.userId), aggregate);
+      this.openWindowCount += 1;
+    }
+    for (const bucket of this.buckets.values()) bucket.fired = bucket.end <= this.watermark.value;
+  }
+
+  get currentWatermark(): number {
+    return this.watermark.value;
+  }
+
+  get windowCount(): number {
+    return this.openWindowCount;
+  }
+
+  process(event: EnrichedEvent, now: number): ProcessOutcome {
+    const { start, end } = assignWindow(event.eventTime, this.config.windowSizeMs);
+    const watermarkBefore = this.watermark.value;
+    if (end + this.config.allowedLatenessMs <= watermarkBefore) {
+      this.pendingLate.push({ event, reason: `window ${new Date(start).toISOString()} closed past allowed lateness` });
+      this.watermark.observe(event.eventTime, now);
+      return 'too-late';
+    }
+    const bucket = this.bucketFor(start);
+    const key = keyOf(event.siteId, event.userId);
+    let aggregate = bucket.windows.get(key);
+    if (!aggregate) {
+      aggregate = new WindowAggregate(event.siteId, event.userId, bucket.start, bucket.end);
+      bucket.windows.set(key, aggregate);
+      this.openWindowCount += 1;
+    }
+    this.watermark.observe(event.eventTime, now);
+    if (!aggregate.add(event)) return 'duplicate';
+    this.changed.add(aggregate);
+    if (bucket.fired) {
+      this.pendingEmit.add(aggregate);
+      return 'late-counted';
+    }
+    return 'counted';
+  }
+
+  /** Advances the watermark by the clock when idle, fires closed windows and purges expired ones. */
+  onTimer(now: number): FiredOutput {
+    const watermark = this.watermark.onTimer(now);
+    const results: WindowResult[] = [];
+    const starts = [...this.buckets.keys()].sort((a, b) => a - b);
+    for (const start of starts) {
+      const bucket = this.buckets.get(start)!;
+      if (bucket.end > watermark) break;
+      if (!bucket.fired) {
+        bucket.fired = true;
+        for (const aggregate of bucket.windows.values()) this.pendingEmit.add(aggregate);
+      }
+    }
+    for (const aggregate of this.pendingEmit) {
+      aggregate.revision += 1;
+      this.changed.add(aggregate);
+      results.push(aggregate.result(aggregate.revision));
+    }
+    this.pendingEmit.clear();
+    for (const start of starts) {
+      const bucket = this.buckets.get(start)!;
+      if (bucket.end + this.config.allowedLatenessMs > watermark) break;
+      for (const aggregate of bucket.windows.values()) {
+        this.changed.delete(aggregate);
+        this.removed.push({ siteId: aggregate.siteId, userId: aggregate.userId, start: aggregate.start });
+      }
+      this.openWindowCount -= bucket.windows.size;
+      this.buckets.delete(start);
+    }
+    const late = this.pendingLate;
+    this.pendingLate = [];
+    return { results, late };
+  }
+
+  /** What changed since the previous call; the caller persists it in its checkpoint. */
+  takeDelta(): OperatorDelta {
+    const delta: OperatorDelta = {
+      watermark: this.watermark.snapshot(),
+      upserts: [...this.changed].map((a) => a.snapshot()),
+      removals: this.removed,
+    };
+    this.changed.clear();
+    this.removed = [];
+    return delta;
+  }
+
+  snapshot(): OperatorSnapshot {
+    const windows: WindowSnapshot[] = [];
+    for (const bucket of this.buckets.values()) for (const a of bucket.windows.values()) windows.push(a.snapshot());
+    return { watermark: this.watermark.snapshot(), windows };
+  }
+
+  private bucketFor(start: number): Bucket {
+    let bucket = this.buckets.get(start);
+    if (!bucket) {
+      const end = start + this.config.windowSizeMs;
+      bucket = { start, end, fired: end <= this.watermark.value, windows: new Map() };
+      this.buckets.set(start, bucket);
+    }
+    return bucket;
+  }
+}

@@ -1,0 +1,2 @@
+export { migrate } from './migrate.js';
+export { ensureDatabase, databaseName, redact } from './database.js';

@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './event.js';
+export * from './topics.js';
+export * from './window.js';
+export * from './window-result.js';

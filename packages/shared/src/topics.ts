@@ -1,0 +1,22 @@
+/** Kafka topic names of the public contract. */
+export const TOPICS = Object.freeze({
+  clicks: 'website-clicks',
+  metrics: 'user-metrics',
+  late: 'website-clicks-late',
+  invalid: 'website-clicks-invalid',
+} as const);
+
+export type TopicRole = keyof typeof TOPICS;
+export type TopicNames = { readonly [K in TopicRole]: string };
+
+export const DEFAULT_PARTITIONS = 6;
+
+/** Topic names with a prefix, so test runs and side-by-side deployments never collide. */
+export function topicNames(prefix = ''): TopicNames {
+  return Object.freeze({
+    clicks: `${prefix}${TOPICS.clicks}`,
+    metrics: `${prefix}${TOPICS.metrics}`,
+    late: `${prefix}${TOPICS.late}`,
+    invalid: `${prefix}${TOPICS.invalid}`,
+  });
+}
