@@ -4,3 +4,4 @@ export { ensureTopics } from './topics.js';
 export { isPortOpen, freePort, waitFor } from './ports.js';
 export { repoRoot, localDataDir } from './paths.js';
 export { ensureChromium, CHROMIUM_PATH, CHROMIUM_ARGS } from './chromium.js';
+export { startEphemeralInfra, type EphemeralInfra } from './ephemeral.js';
