@@ -11,6 +11,7 @@ import {
 } from '@clickstream/shared';
 import type { WindowOperatorConfig } from './window-operator.js';
 import { WINDOW_SIZE_MS } from '@clickstream/shared';
+import { CRASH_POINTS, parseCrashSpec, type CrashSpec } from './crash-points.js';
 
 export interface ProcessorConfig {
   readonly kafkaBrokers: readonly string[];
@@ -23,6 +24,10 @@ export interface ProcessorConfig {
   readonly checkpointIntervalMs: number;
   /** Upper bound the broker gives an open output transaction of a dead processor. */
   readonly transactionTimeoutMs: number;
+  /** How long the group waits for a silent member before moving its partitions. */
+  readonly sessionTimeoutMs: number;
+  /** Test-only fault injection (PROCESSOR_CRASH_AT=<point>:<n>). */
+  readonly crashAt: CrashSpec | undefined;
 }
 
 export function parseProcessorConfig(env: Record<string, string | undefined> = process.env): ProcessorConfig {
@@ -42,5 +47,15 @@ export function parseProcessorConfig(env: Record<string, string | undefined> = p
     }),
     checkpointIntervalMs: readInt(env, 'CHECKPOINT_INTERVAL_MS', 1000, { min: 10, max: 600_000 }),
     transactionTimeoutMs: readInt(env, 'TRANSACTION_TIMEOUT_MS', 10_000, { min: 1000, max: 900_000 }),
+    sessionTimeoutMs: readInt(env, 'SESSION_TIMEOUT_MS', 10_000, { min: 6000, max: 300_000 }),
+    crashAt: readCrashAt(env),
   });
+}
+
+function readCrashAt(env: Record<string, string | undefined>): CrashSpec | undefined {
+  const raw = env.PROCESSOR_CRASH_AT?.trim();
+  if (!raw) return undefined;
+  const spec = parseCrashSpec(raw);
+  if (!spec) throw new ConfigError('PROCESSOR_CRASH_AT', `expected <point>:<n> with point one of ${CRASH_POINTS.join(', ')}`);
+  return spec;
 }

@@ -5,6 +5,7 @@ import { FencedError } from './errors.js';
 import { PartitionTask } from './partition-task.js';
 import { KafkaOutboxSink } from './sinks/kafka-sink.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { CrashPoints } from './crash-points.js';
 
 export interface ProcessorDeps {
   clock?: () => number;
@@ -52,9 +53,11 @@ export class Processor {
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.store = new CheckpointStore(config.databaseUrl);
+    this.crash = new CrashPoints(config.crashAt);
   }
 
   private readonly metrics: ProcessorMetrics | undefined;
+  private readonly crash: CrashPoints;
 
   get ownedPartitions(): number[] {
     return [...this.tasks.keys()].sort((a, b) => a - b);
@@ -85,7 +88,7 @@ export class Processor {
   private async startConsumer(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.config.consumerGroup,
-      sessionTimeout: 10_000,
+      sessionTimeout: this.config.sessionTimeoutMs,
       heartbeatInterval: 1000,
       rebalanceTimeout: 30_000,
       // New partitions of website-clicks are found within this bound and trigger a rebalance.
@@ -151,7 +154,7 @@ export class Processor {
   private async claim(partition: number): Promise<PartitionTask | undefined> {
     const ref = this.ref(partition);
     for (let attempt = 0; this.running && !this.stopping; attempt++) {
-      const sink = new KafkaOutboxSink(this.kafka, this.admin!, this.config.topics, ref, this.config.transactionTimeoutMs);
+      const sink = new KafkaOutboxSink(this.kafka, this.admin!, this.config.topics, ref, this.config.transactionTimeoutMs, this.crash);
       try {
         const claimed = await this.store.claim(ref);
         const deliveredSeq = await sink.init();
@@ -209,6 +212,7 @@ export class Processor {
       if (!isRunning() || isStale() || task.revoked || this.tasks.get(partition) !== task) break;
       const offset = Number(message.offset);
       const outcome = task.apply(offset, message.value, now);
+      this.crash.reach('mid-batch');
       if (outcome === 'gap') break;
       resolveOffset(message.offset);
       if (outcome !== 'replayed') {
@@ -242,7 +246,9 @@ export class Processor {
     await Promise.all(
       cuts.map(async ({ task, checkpoint }) => {
         try {
+          this.crash.reach('before-checkpoint-commit');
           await this.store.commit(checkpoint);
+          this.crash.reach('after-checkpoint-commit');
           task.committedOffset = checkpoint.nextOffset;
           if (checkpoint.outbox) {
             task.undelivered.push(checkpoint.outbox);
@@ -315,6 +321,7 @@ export class Processor {
       const batch = task.undelivered.slice(0, 50);
       try {
         const delivered = await task.sink.deliver(batch);
+        this.crash.reach('after-delivery-commit');
         task.deliveredSeq = delivered;
         while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= delivered) task.undelivered.shift();
         await this.store.trimOutbox(task.ref, task.epoch, delivered).catch(() => {});

@@ -1,6 +1,7 @@
 import type { Admin, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { TopicNames } from '@clickstream/shared';
 import type { OutboxEntry, PartitionRef } from '../checkpoint-store.js';
+import type { CrashPoints } from '../crash-points.js';
 
 /**
  * Publishes one input partition's outbox to Kafka exactly once. Each delivery is a Kafka
@@ -20,6 +21,7 @@ export class KafkaOutboxSink {
     private readonly topics: TopicNames,
     private readonly ref: PartitionRef,
     private readonly transactionTimeoutMs: number,
+    private readonly crash?: CrashPoints,
   ) {
     this.transactionalId = `${ref.consumerGroup}.${ref.topic}.${ref.partition}`;
     this.progressGroup = `${ref.consumerGroup}.outbox`;
@@ -78,6 +80,7 @@ export class KafkaOutboxSink {
         consumerGroupId: this.progressGroup,
         topics: [{ topic: this.ref.topic, partitions: [{ partition: this.ref.partition, offset: String(last.seq) }] }],
       });
+      this.crash?.reach('before-delivery-commit');
       await transaction.commit();
       return last.seq;
     } catch (error) {

@@ -1,0 +1,256 @@
+import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
+import pg from 'pg';
+import type { EnrichedEvent, WindowResult } from '@clickstream/shared';
+import { referenceKey, type ReferenceEvent, type ReferenceOutput } from './reference.js';
+
+/** A seeded PRNG (mulberry32): the same seed gives the same stream, so failures reproduce. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface StreamOptions {
+  seed: number;
+  events: number;
+  users: number;
+  sites?: string[];
+  /** Event-time span of the stream. */
+  spanMs: number;
+  baseTime: number;
+  outOfOrderMs?: number;
+  lateRate?: number;
+  tooLateRate?: number;
+  duplicateRate?: number;
+}
+
+/**
+ * A clickstream with what real traffic has: many users and sites, events out of order within
+ * the bound, late-but-allowed and too-late events, and browser retries (same id sent again).
+ */
+export function generateStream(options: StreamOptions): EnrichedEvent[] {
+  const random = seededRandom(options.seed);
+  const sites = options.sites ?? ['shop', 'blog', 'docs'];
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const events: EnrichedEvent[] = [];
+  const step = options.spanMs / options.events;
+  let clock = options.baseTime;
+  for (let i = 0; i < options.events; i++) {
+    clock += step;
+    const roll = random();
+    if (roll < (options.duplicateRate ?? 0.05) && events.length > 10) {
+      events.push({ ...events[events.length - 1 - Math.floor(random() * Math.min(200, events.length))]! });
+      continue;
+    }
+    const userIndex = Math.floor(random() * options.users);
+    let eventTime = Math.round(clock - random() * (options.outOfOrderMs ?? 1500));
+    const lateRoll = random();
+    if (lateRoll < (options.tooLateRate ?? 0.02)) eventTime = Math.round(clock - 75_000 - random() * 60_000);
+    else if (lateRoll < (options.tooLateRate ?? 0.02) + (options.lateRate ?? 0.04)) eventTime = Math.round(clock - 6000 - random() * 45_000);
+    const type = pick(['page_view', 'page_view', 'click', 'click', 'click', 'engagement', 'custom'] as const);
+    const base = {
+      id: `e${options.seed}-${i}-${Math.floor(random() * 1e9).toString(36)}`,
+      type,
+      siteId: sites[userIndex % sites.length]!,
+      userId: `user-${userIndex}`,
+      sessionId: `s-${userIndex}-${Math.floor(random() * 3)}`,
+      ts: eventTime,
+      url: `https://${sites[userIndex % sites.length]}.example/${pick(['', 'a', 'b', 'c', 'cart'])}?ref=${Math.floor(random() * 5)}`,
+      receivedAt: eventTime,
+      eventTime,
+      browser: 'Chrome',
+      os: 'Linux',
+      deviceType: 'desktop' as const,
+      isBot: false,
+    };
+    if (type === 'engagement') events.push({ ...base, engagedMs: Math.round(random() * 3000) });
+    else if (type === 'custom') events.push({ ...base, name: 'signup', props: { plan: 'pro' } });
+    else if (type === 'click') events.push({ ...base, target: { tag: 'button', text: 'Buy' } });
+    else events.push(base);
+  }
+  return events;
+}
+
+/**
+ * Produces the events keyed by user, as the collector does, then one sentinel per partition far
+ * ahead in event time, which pushes every partition's watermark past all real windows.
+ */
+export async function produceStream(brokers: string[], topic: string, events: EnrichedEvent[], partitions: number): Promise<void> {
+  const kafka = new Kafka({ brokers, clientId: 'stream-generator', logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let i = 0; i < events.length; i += 500) {
+      const chunk = events.slice(i, i + 500);
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: CompressionTypes.None,
+        messages: chunk.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+      });
+    }
+    const last = Math.max(...events.map((e) => e.eventTime));
+    const sentinels = Array.from({ length: partitions }, (_, partition) => {
+      const eventTime = last + 600_000;
+      const sentinel: EnrichedEvent = {
+        id: `sentinel-${partition}-${last}`,
+        type: 'page_view',
+        siteId: 'sentinel',
+        userId: `sentinel-${partition}`,
+        sessionId: 'sentinel',
+        ts: eventTime,
+        url: 'https://sentinel.example/',
+        receivedAt: eventTime,
+        eventTime,
+        browser: 'none',
+        os: 'none',
+        deviceType: 'other',
+        isBot: true,
+      };
+      return { partition, key: sentinel.userId, value: JSON.stringify(sentinel) };
+    });
+    await producer.send({ topic, acks: -1, messages: sentinels });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Reads a whole topic back, each partition in offset order, up to its current end. */
+export async function readTopicLog(
+  brokers: string[],
+  topic: string,
+  { readUncommitted = false, quietMs = 1500 } = {},
+): Promise<Array<Array<{ offset: string; key: string | null; value: string }>>> {
+  const kafka = new Kafka({ brokers, clientId: 'log-reader', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const logs: Array<Array<{ offset: string; key: string | null; value: string }>> = ends.map(() => []);
+  const reached = new Set<number>();
+  const consumer = kafka.consumer({ groupId: `log-reader-${Date.now()}-${Math.random()}`, readUncommitted, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let lastMessageAt = Date.now();
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        logs[batch.partition]!.push({ offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? '' });
+      }
+      lastMessageAt = Date.now();
+      const end = Number(ends.find((e) => e.partition === batch.partition)?.high ?? 0);
+      if (Number(batch.lastOffset()) >= end - 1) reached.add(batch.partition);
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  // read_committed readers never see control records, so "reached the end" may not be observable:
+  // stop when every non-empty partition reached its end, or nothing arrived for quietMs.
+  const nonEmpty = ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => e.partition);
+  while (Date.now() < deadline) {
+    if (nonEmpty.every((p) => reached.has(p))) break;
+    if (Date.now() - lastMessageAt > quietMs && Date.now() - lastMessageAt > 0 && logs.some((l) => l.length > 0)) break;
+    if (nonEmpty.length === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await consumer.disconnect();
+  return logs;
+}
+
+export function toReferenceEvents(logs: Array<Array<{ value: string }>>): ReferenceEvent[][] {
+  return logs.map((log) => log.map((m) => JSON.parse(m.value) as ReferenceEvent));
+}
+
+export async function readUserMetrics(databaseUrl: string): Promise<Map<string, WindowResult>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT * FROM user_metrics WHERE site_id <> 'sentinel'`);
+    const out = new Map<string, WindowResult>();
+    for (const r of rows) {
+      const result: WindowResult = {
+        siteId: r.site_id,
+        userId: r.user_id,
+        windowStart: r.window_start.toISOString(),
+        windowEnd: r.window_end.toISOString(),
+        events: r.events,
+        pageViews: r.page_views,
+        clicks: r.clicks,
+        customEvents: r.custom_events,
+        uniquePages: r.unique_pages,
+        engagedMs: r.engaged_ms,
+        sessions: r.sessions,
+        revision: r.revision,
+      };
+      out.set(referenceKey(result.siteId, result.userId, result.windowStart), result);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+const METRIC_FIELDS = ['events', 'pageViews', 'clicks', 'customEvents', 'uniquePages', 'engagedMs', 'sessions'] as const;
+
+/**
+ * Every way the sinks can differ from the reference, as readable lines: missing, extra or wrong
+ * windows in PostgreSQL; on the topic, duplicate (key, revision) records, gaps in revisions, a
+ * last revision that differs from the reference; late events lost or doubled.
+ */
+export function compareWithReference(
+  reference: ReferenceOutput,
+  rows: Map<string, WindowResult>,
+  topicRecords: WindowResult[],
+  lateIds: string[],
+): string[] {
+  const problems: string[] = [];
+  for (const [key, expected] of reference.windows) {
+    const row = rows.get(key);
+    if (!row) {
+      problems.push(`user_metrics lacks ${key}`);
+      continue;
+    }
+    for (const field of METRIC_FIELDS) {
+      if (row[field] !== expected[field]) problems.push(`user_metrics ${key}.${field} = ${row[field]}, expected ${expected[field]}`);
+    }
+  }
+  for (const key of rows.keys()) if (!reference.windows.has(key)) problems.push(`user_metrics has unexpected ${key}`);
+
+  const byKey = new Map<string, WindowResult[]>();
+  for (const record of topicRecords) {
+    if (record.siteId === 'sentinel') continue;
+    const key = referenceKey(record.siteId, record.userId, record.windowStart);
+    const list = byKey.get(key) ?? [];
+    list.push(record);
+    byKey.set(key, list);
+  }
+  for (const [key, expected] of reference.windows) {
+    const records = byKey.get(key);
+    if (!records) {
+      problems.push(`user-metrics lacks ${key}`);
+      continue;
+    }
+    const revisions = records.map((r) => r.revision).sort((a, b) => a - b);
+    if (new Set(revisions).size !== revisions.length) problems.push(`user-metrics has duplicate revisions for ${key}: ${revisions}`);
+    if (revisions.some((r, i) => r !== i)) problems.push(`user-metrics revisions of ${key} are not 0..n: ${revisions}`);
+    const latest = records.reduce((a, b) => (b.revision > a.revision ? b : a));
+    for (const field of METRIC_FIELDS) {
+      if (latest[field] !== expected[field]) problems.push(`user-metrics ${key}.${field} = ${latest[field]}, expected ${expected[field]}`);
+    }
+    const row = rows.get(key);
+    if (row && row.revision !== latest.revision) problems.push(`revision of ${key}: user_metrics ${row.revision}, topic ${latest.revision}`);
+  }
+  for (const key of byKey.keys()) if (!reference.windows.has(key)) problems.push(`user-metrics has unexpected ${key}`);
+
+  const expectedLate = [...reference.lateEventIds].sort();
+  const actualLate = [...lateIds].sort();
+  if (JSON.stringify(expectedLate) !== JSON.stringify(actualLate)) {
+    problems.push(`website-clicks-late holds ${actualLate.length} events, expected ${expectedLate.length}`);
+  }
+  return problems;
+}

@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { EnrichedEvent } from '@clickstream/shared';
+import { assignWindow } from '../src/window-assigner.js';
+import { Watermark } from '../src/watermark.js';
+import { WindowOperator, type WindowOperatorConfig } from '../src/window-operator.js';
+import { pathOf } from '../src/window-state.js';
+
+const config: WindowOperatorConfig = { windowSizeMs: 5000, outOfOrdernessMs: 2000, allowedLatenessMs: 10_000, idleTimeoutMs: 1000 };
+const T0 = 1_700_000_000_000; // a multiple of 5000
+
+let nextId = 0;
+function event(eventTime: number, overrides: Partial<EnrichedEvent> = {}): EnrichedEvent {
+  nextId += 1;
+  return {
+    id: `evt-${String(nextId).padStart(8, '0')}`,
+    type: 'page_view',
+    siteId: 'shop',
+    userId: 'u1',
+    sessionId: 's1',
+    ts: eventTime,
+    url: 'https://shop.example/a',
+    receivedAt: eventTime,
+    eventTime,
+    browser: 'Chrome',
+    os: 'Linux',
+    deviceType: 'desktop',
+    isBot: false,
+    ...overrides,
+  };
+}
+
+describe('window assigner', () => {
+  test('maps times to epoch-aligned 5 s windows, end exclusive', () => {
+    assert.deepEqual(assignWindow(T0), { start: T0, end: T0 + 5000 });
+    assert.deepEqual(assignWindow(T0 + 4999), { start: T0, end: T0 + 5000 });
+    assert.deepEqual(assignWindow(T0 + 5000), { start: T0 + 5000, end: T0 + 10_000 });
+    assert.deepEqual(assignWindow(-1), { start: -5000, end: 0 });
+  });
+});
+
+describe('watermark', () => {
+  test('trails the highest event time by the bound and never goes back', () => {
+    const w = new Watermark(2000, 1000, undefined, 0);
+    w.observe(T0 + 3000, 0);
+    assert.equal(w.value, T0 + 1000);
+    w.observe(T0 + 100, 0);
+    assert.equal(w.value, T0 + 1000);
+  });
+
+  test('follows the wall clock once the partition is idle', () => {
+    const w = new Watermark(2000, 1000, undefined, T0);
+    w.observe(T0 - 10_000, T0);
+    assert.equal(w.onTimer(T0 + 999), T0 - 12_000, 'not idle yet');
+    assert.equal(w.onTimer(T0 + 1000), T0 - 1000, 'idle: wall clock minus the bound');
+  });
+});
+
+describe('pathOf', () => {
+  test('keeps the path only', () => {
+    assert.equal(pathOf('https://a.example/x/y?q=1#f'), '/x/y');
+    assert.equal(pathOf('https://a.example'), '/');
+    assert.equal(pathOf('https://a.example?q=/z'), '/');
+    assert.equal(pathOf('http://a.example:8080/#/spa'), '/');
+  });
+});
+
+describe('window operator', () => {
+  test('fires a window once the watermark passes its end, with every metric', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100, { type: 'page_view', url: 'https://s/a?x=1' }), T0);
+    op.process(event(T0 + 200, { type: 'click', url: 'https://s/a#top', target: { tag: 'button' } }), T0);
+    op.process(event(T0 + 300, { type: 'custom', name: 'buy', sessionId: 's2', url: 'https://s/b' }), T0);
+    op.process(event(T0 + 400, { type: 'engagement', engagedMs: 1200 }), T0);
+    op.process(event(T0 + 450, { type: 'engagement', engagedMs: 4500 }), T0);
+    assert.deepEqual(op.onTimer(T0 + 500).results, [], 'watermark T0-1600 has not passed the end');
+
+    op.process(event(T0 + 7000, { userId: 'u2' }), T0 + 500); // watermark -> T0 + 5000
+    const { results } = op.onTimer(T0 + 600);
+    assert.equal(results.length, 1);
+    assert.deepEqual(results[0], {
+      siteId: 'shop',
+      userId: 'u1',
+      windowStart: new Date(T0).toISOString(),
+      windowEnd: new Date(T0 + 5000).toISOString(),
+      events: 5,
+      pageViews: 1,
+      clicks: 1,
+      customEvents: 1,
+      uniquePages: 2,
+      engagedMs: 5000,
+      sessions: 2,
+      revision: 0,
+    });
+    assert.deepEqual(op.onTimer(T0 + 700).results, [], 'a window fires once');
+  });
+
+  test('keys windows by site and user', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0, { siteId: 'a', userId: 'u' }), T0);
+    op.process(event(T0, { siteId: 'b', userId: 'u' }), T0);
+    op.process(event(T0, { siteId: 'a', userId: 'v' }), T0);
+    op.process(event(T0 + 20_000), T0);
+    const keys = op.onTimer(T0).results.filter((r) => r.windowStart === new Date(T0).toISOString()).map((r) => `${r.siteId}/${r.userId}`);
+    assert.deepEqual(keys.sort(), ['a/u', 'a/v', 'b/u']);
+  });
+
+  test('counts a duplicate event id once', () => {
+    const op = new WindowOperator(config, T0);
+    const e = event(T0 + 10);
+    assert.equal(op.process(e, T0), 'counted');
+    assert.equal(op.process({ ...e }, T0), 'duplicate');
+    op.process(event(T0 + 8000, { userId: 'other' }), T0);
+    const [result] = op.onTimer(T0).results;
+    assert.equal(result?.events, 1);
+    assert.equal(result?.pageViews, 1);
+  });
+
+  test('accepts out-of-order events within the bound before firing', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 6000, { userId: 'x' }), T0); // watermark T0 + 4000
+    assert.equal(op.process(event(T0 + 4500), T0), 'counted');
+    assert.deepEqual(op.onTimer(T0).results, []);
+  });
+
+  test('a late event within allowed lateness corrects the window with a new revision', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100), T0);
+    op.process(event(T0 + 7500, { userId: 'x' }), T0);
+    assert.equal(op.onTimer(T0).results[0]?.revision, 0);
+
+    assert.equal(op.process(event(T0 + 200, { type: 'click' }), T0), 'late-counted');
+    assert.equal(op.process(event(T0 + 300, { type: 'click' }), T0), 'late-counted');
+    const { results } = op.onTimer(T0);
+    assert.equal(results.length, 1, 'late events of one timer tick make one revision');
+    assert.equal(results[0]?.revision, 1);
+    assert.equal(results[0]?.events, 3);
+    assert.equal(results[0]?.clicks, 2);
+  });
+
+  test('a late event for a window that never had events emits revision 0', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 12_000, { userId: 'x' }), T0); // watermark T0 + 10000
+    op.onTimer(T0);
+    assert.equal(op.process(event(T0 + 1000, { userId: 'newcomer' }), T0), 'late-counted');
+    const { results } = op.onTimer(T0);
+    assert.deepEqual(results.map((r) => [r.userId, r.revision]), [['newcomer', 0]]);
+  });
+
+  test('an event past allowed lateness goes to the late output and changes nothing', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100), T0);
+    op.process(event(T0 + 17_500, { userId: 'x' }), T0); // watermark T0 + 15500 >= end + lateness
+    const first = op.onTimer(T0);
+    assert.equal(first.results.length, 1);
+    const tooLate = event(T0 + 200);
+    assert.equal(op.process(tooLate, T0), 'too-late');
+    const { results, late } = op.onTimer(T0);
+    assert.deepEqual(results, []);
+    assert.equal(late.length, 1);
+    assert.equal(late[0]?.event.id, tooLate.id);
+    assert.match(late[0]!.reason, /allowed lateness/);
+  });
+
+  test('an idle partition closes its last window by the wall clock', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100), T0 + 100);
+    assert.deepEqual(op.onTimer(T0 + 1000).results, [], 'not idle long enough yet');
+    const { results } = op.onTimer(T0 + 7100); // idle: watermark = now - 2000 = T0 + 5100
+    assert.equal(results.length, 1);
+  });
+
+  test('purges windows after allowed lateness', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100), T0);
+    assert.equal(op.windowCount, 1);
+    op.process(event(T0 + 20_000, { userId: 'x' }), T0);
+    op.onTimer(T0);
+    assert.equal(op.windowCount, 1, 'only the newer window remains');
+    const delta = op.takeDelta();
+    assert.deepEqual(delta.removals, [{ siteId: 'shop', userId: 'u1', start: T0 }]);
+  });
+
+  test('snapshot and restore mid-stream give the same output as an uninterrupted run', () => {
+    const stream = [
+      event(T0 + 100),
+      event(T0 + 1200, { type: 'click' }),
+      event(T0 + 5100, { userId: 'u2' }),
+      event(T0 + 900, { type: 'engagement', engagedMs: 700 }),
+      event(T0 + 7600, { userId: 'u3' }),
+      event(T0 + 300, { type: 'custom', name: 'late' }),
+      event(T0 + 13_000),
+      event(T0 + 5200, { userId: 'u2', type: 'click' }),
+      event(T0 + 22_000, { userId: 'u4' }),
+    ];
+    // Checkpoints are cut right after a timer, so both runs fire a timer at the cut; only one restores.
+    const run = (cutAt: number, restore: boolean) => {
+      let op = new WindowOperator(config, T0);
+      const out: string[] = [];
+      stream.forEach((e, i) => {
+        if (i === cutAt) {
+          op.onTimer(T0).results.forEach((r) => out.push(JSON.stringify(r)));
+          if (restore) op = new WindowOperator(config, T0, JSON.parse(JSON.stringify(op.snapshot())));
+        }
+        op.process(e, T0);
+        if (i % 2 === 1) op.onTimer(T0).results.forEach((r) => out.push(JSON.stringify(r)));
+      });
+      op.onTimer(T0).results.forEach((r) => out.push(JSON.stringify(r)));
+      return out;
+    };
+    for (let cut = 1; cut < stream.length; cut++) {
+      const uninterrupted = run(cut, false);
+      assert.ok(uninterrupted.length >= 4);
+      assert.deepEqual(run(cut, true), uninterrupted, `cut before event ${cut}`);
+    }
+  });
+
+  test('deltas replayed onto an empty state rebuild the same snapshot', () => {
+    const op = new WindowOperator(config, T0);
+    const stored = new Map<string, unknown>();
+    const apply = () => {
+      const delta = op.takeDelta();
+      for (const w of delta.upserts) stored.set(`${w.siteId}/${w.userId}/${w.start}`, w);
+      for (const r of delta.removals) stored.delete(`${r.siteId}/${r.userId}/${r.start}`);
+    };
+    for (let i = 0; i < 40; i++) {
+      op.process(event(T0 + i * 700, { userId: `u${i % 3}` }), T0);
+      if (i % 5 === 0) {
+        op.onTimer(T0);
+        apply();
+      }
+    }
+    op.onTimer(T0);
+    apply();
+    const sort = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+    assert.deepEqual(sort([...stored.values()]), sort(op.snapshot().windows));
+  });
+});
