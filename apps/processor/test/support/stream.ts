@@ -80,7 +80,13 @@ export function generateStream(options: StreamOptions): EnrichedEvent[] {
  * Produces the events keyed by user, as the collector does, then one sentinel per partition far
  * ahead in event time, which pushes every partition's watermark past all real windows.
  */
-export async function produceStream(brokers: string[], topic: string, events: EnrichedEvent[], partitions: number): Promise<void> {
+export async function produceStream(
+  brokers: string[],
+  topic: string,
+  events: EnrichedEvent[],
+  partitions: number,
+  { sentinels = true } = {},
+): Promise<void> {
   const kafka = new Kafka({ brokers, clientId: 'stream-generator', logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -94,8 +100,9 @@ export async function produceStream(brokers: string[], topic: string, events: En
         messages: chunk.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
       });
     }
-    const last = Math.max(...events.map((e) => e.eventTime));
-    const sentinels = Array.from({ length: partitions }, (_, partition) => {
+    if (!sentinels) return;
+    const last = events.reduce((max, e) => Math.max(max, e.eventTime), 0);
+    const sentinelMessages = Array.from({ length: partitions }, (_, partition) => {
       const eventTime = last + 600_000;
       const sentinel: EnrichedEvent = {
         id: `sentinel-${partition}-${last}`,
@@ -114,7 +121,7 @@ export async function produceStream(brokers: string[], topic: string, events: En
       };
       return { partition, key: sentinel.userId, value: JSON.stringify(sentinel) };
     });
-    await producer.send({ topic, acks: -1, messages: sentinels });
+    await producer.send({ topic, acks: -1, messages: sentinelMessages });
   } finally {
     await producer.disconnect();
   }
