@@ -62,9 +62,7 @@ export class CheckpointStore {
 
   /** Takes ownership of a partition: bumps its epoch (fencing older owners) and loads its state. */
   async claim(ref: PartitionRef): Promise<ClaimedPartition> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.transaction(async (client) => {
       const claimed = await client.query<{ epoch: string; next_offset: string; outbox_seq: string; watermark: WatermarkSnapshot }>(
         `INSERT INTO processor_partitions (consumer_group, topic, partition, epoch)
          VALUES ($1, $2, $3, 1)
@@ -77,7 +75,6 @@ export class CheckpointStore {
         `SELECT state FROM processor_windows WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
         refParams(ref),
       );
-      await client.query('COMMIT');
       const row = claimed.rows[0]!;
       const watermark = row.watermark as Partial<WatermarkSnapshot>;
       return {
@@ -92,19 +89,12 @@ export class CheckpointStore {
           windows: windows.rows.map((r) => r.state),
         },
       };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async commit(checkpoint: Checkpoint): Promise<void> {
     const { ref, epoch, delta } = checkpoint;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       const fenced = await client.query(
         `UPDATE processor_partitions
             SET next_offset = $5, watermark = $6, outbox_seq = $7, updated_at = now()
@@ -138,12 +128,30 @@ export class CheckpointStore {
           [...refParams(ref), checkpoint.outbox.seq, JSON.stringify(checkpoint.outbox.records)],
         );
       }
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction. A connection that dies while checked out emits 'error' on
+   * its client; it is listened for here and the client destroyed instead of returned to the pool.
+   */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
       await client.query('COMMIT');
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
+      broken ??= error as Error;
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 

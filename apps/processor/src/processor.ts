@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import { kafkaLogCreator } from '@clickstream/shared';
 import type { ProcessorConfig } from './env.js';
 import { CheckpointStore, type Checkpoint, type PartitionRef } from './checkpoint-store.js';
 import { FencedError } from './errors.js';
@@ -49,7 +50,8 @@ export class Processor {
     this.kafka = new Kafka({
       clientId: `${config.consumerGroup}-${process.pid}`,
       brokers: [...config.kafkaBrokers],
-      logLevel: logLevel.ERROR,
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator('processor'),
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.store = new CheckpointStore(config.databaseUrl);

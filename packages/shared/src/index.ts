@@ -3,3 +3,4 @@ export * from './event.js';
 export * from './topics.js';
 export * from './window.js';
 export * from './window-result.js';
+export * from './kafka-log.js';
