@@ -10,6 +10,9 @@ import type { CrashPoints } from '../crash-points.js';
  * abort together. The transactional id is per input partition, so a new owner's
  * `initTransactions` fences a zombie's producer and aborts what it left open.
  */
+/** Well under the broker's default 1 MiB `message.max.bytes`, leaving room for batch overhead. */
+const MAX_SEND_BYTES = 512 * 1024;
+
 export class KafkaOutboxSink {
   private producer: Producer | undefined;
   readonly transactionalId: string;
@@ -61,21 +64,9 @@ export class KafkaOutboxSink {
     if (!producer) throw new Error('KafkaOutboxSink.deliver before init');
     const last = entries[entries.length - 1];
     if (!last) throw new Error('nothing to deliver');
-    const byTopic = new Map<string, TopicMessages>();
-    for (const entry of entries) {
-      for (const record of entry.records) {
-        const topic = record.t === 'metrics' ? this.topics.metrics : record.t === 'late' ? this.topics.late : this.topics.invalid;
-        let messages = byTopic.get(topic);
-        if (!messages) {
-          messages = { topic, messages: [] };
-          byTopic.set(topic, messages);
-        }
-        messages.messages.push({ key: record.k, value: record.v });
-      }
-    }
     const transaction = await producer.transaction();
     try {
-      if (byTopic.size > 0) await transaction.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      for (const topicMessages of this.chunks(entries)) await transaction.sendBatch({ topicMessages, acks: -1 });
       await transaction.sendOffsets({
         consumerGroupId: this.progressGroup,
         topics: [{ topic: this.ref.topic, partitions: [{ partition: this.ref.partition, offset: String(last.seq) }] }],
@@ -89,6 +80,35 @@ export class KafkaOutboxSink {
       await this.reset();
       throw error;
     }
+  }
+
+  /**
+   * Splits the records into sends of at most MAX_SEND_BYTES: the broker refuses a record batch
+   * over `message.max.bytes` (1 MiB by default), and a catch-up checkpoint can hold far more.
+   * One transaction may carry any number of sends.
+   */
+  private *chunks(entries: OutboxEntry[]): Generator<TopicMessages[]> {
+    let byTopic = new Map<string, TopicMessages>();
+    let bytes = 0;
+    for (const entry of entries) {
+      for (const record of entry.records) {
+        const size = record.v.length + (record.k?.length ?? 0) + 64;
+        if (bytes + size > MAX_SEND_BYTES && byTopic.size > 0) {
+          yield [...byTopic.values()];
+          byTopic = new Map();
+          bytes = 0;
+        }
+        const topic = record.t === 'metrics' ? this.topics.metrics : record.t === 'late' ? this.topics.late : this.topics.invalid;
+        let messages = byTopic.get(topic);
+        if (!messages) {
+          messages = { topic, messages: [] };
+          byTopic.set(topic, messages);
+        }
+        messages.messages.push({ key: record.k, value: record.v });
+        bytes += size;
+      }
+    }
+    if (byTopic.size > 0) yield [...byTopic.values()];
   }
 
   async reset(): Promise<void> {
