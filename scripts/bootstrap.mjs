@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const PNPM = 'pnpm@9.15.9';
-const commands = new Set(['start', 'test', 'bench', 'typecheck', 'chaos']);
+const commands = new Set(['start', 'test', 'bench', 'typecheck', 'chaos', 'soak']);
 
 function log(message) {
   process.stderr.write(`[clickstream] ${message}\n`);
@@ -52,11 +52,14 @@ const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 
   cwd: root,
   stdio: 'inherit',
 });
-// Ctrl-C reaches the whole foreground process group; the child owns the shutdown, so the
-// bootstrapper only waits for it.
+// The child owns the shutdown: pass every signal on (Ctrl-C may deliver it twice, which the
+// child tolerates) and wait for it to finish.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    if (signal !== 'SIGINT') child.kill(signal);
-  });
+  process.on(signal, () => child.kill(signal));
 }
+// npm's `sh -c` layer can die without passing a signal on; when our parent is gone, stop too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) child.kill('SIGTERM');
+}, 1000).unref();
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { ensureDatabase, migrate, redact } from '@clickstream/db';
 import { ensurePostgres, ensureTopics, isPortOpen, KafkaBroker, localDataDir, repoRoot, waitFor } from '@clickstream/local-infra';
 import { topicNames } from '@clickstream/shared';
+import { ensureUiBuilt } from '../apps/dashboard/web/build-ui.js';
+import { startDemoTraffic } from '../apps/dashboard/demo/traffic.js';
 
 const startedAt = Date.now();
 const log = (message: string) => process.stdout.write(`[clickstream] ${message}\n`);
@@ -19,6 +21,8 @@ const env = process.env;
 const COLLECTOR_PORT = Number(env.COLLECTOR_PORT ?? 8080);
 const PROCESSOR_METRICS_PORT = Number(env.PROCESSOR_METRICS_PORT ?? 9464);
 const DASHBOARD_PORT = Number(env.DASHBOARD_PORT ?? 3000);
+// `npm start -- --demo`: simulated shoppers on the demo site, so the dashboard moves at once.
+const DEMO = process.argv.slice(2).includes('--demo');
 
 async function startKafka(): Promise<string[]> {
   if (env.KAFKA_BROKERS) {
@@ -54,6 +58,8 @@ interface Service {
   name: string;
   dir: string;
   healthUrl: string;
+  /** Entry module relative to the app folder, when not src/main.ts. */
+  entry?: string;
   child?: ChildProcess;
   restarts: number;
 }
@@ -73,7 +79,7 @@ function pipeWithPrefix(stream: NodeJS.ReadableStream | null, name: string, targ
 }
 
 function launch(service: Service, serviceEnv: NodeJS.ProcessEnv): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', service.entry ?? 'src/main.ts'], {
     cwd: join(repoRoot, 'apps', service.dir),
     env: serviceEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,7 +97,16 @@ function launch(service: Service, serviceEnv: NodeJS.ProcessEnv): void {
   });
 }
 
-async function stopAll(services: Service[]): Promise<void> {
+/** Every service launched so far, so that any exit path - Ctrl-C, a failed start - stops them. */
+const services: Service[] = [];
+let stopping: Promise<void> | undefined;
+
+function stopAll(): Promise<void> {
+  stopping ??= stopEverything();
+  return stopping;
+}
+
+async function stopEverything(): Promise<void> {
   shuttingDown = true;
   log('stopping services…');
   await Promise.all(
@@ -110,6 +125,7 @@ async function stopAll(services: Service[]): Promise<void> {
     ),
   );
   for (const step of stopSteps.reverse()) await step().catch((e: Error) => log(`stop step failed: ${e.message}`));
+  stopSteps.length = 0;
 }
 
 async function main(): Promise<void> {
@@ -135,19 +151,13 @@ async function main(): Promise<void> {
     DASHBOARD_PORT: String(DASHBOARD_PORT),
     COLLECTOR_PUBLIC_URL: env.COLLECTOR_PUBLIC_URL ?? `http://localhost:${COLLECTOR_PORT}`,
   };
-  const services: Service[] = [
+  services.push(
     { name: 'collector', dir: 'collector', healthUrl: `http://127.0.0.1:${COLLECTOR_PORT}/healthz`, restarts: 0 },
     { name: 'processor', dir: 'processor', healthUrl: `http://127.0.0.1:${PROCESSOR_METRICS_PORT}/healthz`, restarts: 0 },
-    { name: 'dashboard', dir: 'dashboard', healthUrl: `http://127.0.0.1:${DASHBOARD_PORT}/healthz`, restarts: 0 },
-  ];
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void stopAll(services).then(() => {
-        log('stopped');
-        process.exit(0);
-      });
-    });
-  }
+    { name: 'dashboard', dir: 'dashboard', entry: 'src/server/main.ts', healthUrl: `http://127.0.0.1:${DASHBOARD_PORT}/healthz`, restarts: 0 },
+  );
+  // The dashboard serves apps/dashboard/dist/web; rebuild it when its sources are newer.
+  await ensureUiBuilt(log);
   for (const service of services) launch(service, serviceEnv);
   await Promise.all(
     services.map((s) =>
@@ -165,15 +175,42 @@ async function main(): Promise<void> {
     `  Collector   http://localhost:${COLLECTOR_PORT}/v1/events   snippet: http://localhost:${COLLECTOR_PORT}/snippet.js`,
     `  Try it      curl -X POST localhost:${COLLECTOR_PORT}/v1/events -H 'content-type: application/json' \\`,
     `                -d '{"id":"evt-0000001","type":"page_view","userId":"u1","sessionId":"s1","ts":'$(date +%s000)',"url":"https://example.com/"}'`,
+    ...(DEMO ? [`  Demo data   simulated shoppers → http://localhost:${DASHBOARD_PORT}/?site=demo-shop&token=${token}`] : []),
     '  Ctrl-C stops everything.',
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  if (DEMO) {
+    const traffic = startDemoTraffic({
+      collectorUrl: `http://127.0.0.1:${COLLECTOR_PORT}`,
+      pageOrigin: `http://localhost:${DASHBOARD_PORT}`,
+      log,
+    });
+    stopSteps.unshift(() => traffic.stop());
+  }
 }
+
+// Ctrl-C reaches every process of the terminal's group, and the npm bootstrapper forwards
+// signals too: the same signal may arrive twice, so shutdown is idempotent.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    void stopAll().then(() => {
+      log('stopped');
+      process.exit(0);
+    });
+  });
+}
+// When whoever started us is gone (its terminal closed, npm killed), nobody could stop us later.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) {
+    log('parent process gone; stopping');
+    void stopAll().then(() => process.exit(0));
+  }
+}, 1000).unref();
 
 main().catch(async (error: Error) => {
   log(`start failed: ${error.message}`);
-  shuttingDown = true;
-  for (const step of stopSteps.reverse()) await step().catch(() => {});
+  await stopAll();
   process.exit(1);
 });

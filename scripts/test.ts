@@ -57,6 +57,8 @@ try {
         '--test-reporter=spec',
         `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
         '--test-timeout=600000',
+        // A test file whose tests all finished must not hold the run hostage with a stray socket.
+        '--test-force-exit',
         ...files,
       ],
       { cwd: repoRoot, stdio: 'inherit', env },

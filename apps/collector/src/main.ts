@@ -2,22 +2,47 @@ import { loadConfigOrExit } from '@clickstream/shared';
 import { buildCollectorApp } from './app.js';
 import { parseCollectorConfig } from './env.js';
 import { EventProducer } from './event-producer.js';
+import { CollectorMetrics } from './metrics.js';
+import { loadSnippetAsset } from './snippet-asset.js';
 
+const log = (message: string) => process.stdout.write(`[collector] ${message}\n`);
 const config = loadConfigOrExit(() => parseCollectorConfig());
-const producer = new EventProducer({ brokers: config.kafkaBrokers, topics: config.topics, produceTimeoutMs: config.produceTimeoutMs });
-await producer.connect();
-const app = buildCollectorApp({ config, producer });
-await app.listen({ port: config.port, host: config.host });
-process.stdout.write(`collector listening on http://localhost:${config.port}\n`);
+const metrics = new CollectorMetrics({ processMetrics: true });
+// Built here when dist/ is missing (fresh clone), so a broken snippet stops the start, not a page.
+const snippet = await loadSnippetAsset();
+const producer = new EventProducer({
+  brokers: config.kafkaBrokers,
+  topics: config.topics,
+  produceTimeoutMs: config.produceTimeoutMs,
+  lingerMs: config.produceLingerMs,
+  maxBatchEvents: config.produceMaxBatchEvents,
+  concurrency: config.produceConcurrency,
+  compression: config.produceCompression,
+  metrics,
+  log,
+});
+// Listen even while Kafka is down: requests get 503 + Retry-After and /healthz says why,
+// until the producer connects by itself.
+producer.connectInBackground();
+const app = buildCollectorApp({ config, producer, metrics, snippet: async () => snippet });
+const address = await app.listen({ port: config.port, host: config.host });
+log(`listening on ${address} (Kafka ${config.kafkaBrokers.join(',')})`);
 
 let stopping = false;
-async function shutdown(): Promise<void> {
+async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  // Stop taking requests, let in-flight produces finish, then leave Kafka.
+  log(`${signal}: draining`);
+  // Stop taking requests and wait for the in-flight ones, whose produces finish first; then
+  // flush whatever the producer still holds and leave Kafka.
+  // Keep-alive connections whose request finishes during the drain would otherwise stay open
+  // until their keep-alive timeout and hold up the exit.
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
   await app.close();
+  clearInterval(reaper);
   await producer.disconnect();
+  log('stopped');
   process.exit(0);
 }
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -17,7 +17,18 @@ export interface ClaimedPartition {
   /** -1 when the partition was never checkpointed. */
   nextOffset: number;
   outboxSeq: number;
+  stateSeq: number;
+  /** Bytes of state log since (and including) the latest snapshot: what a restore reads. */
+  stateLogBytes: number;
   snapshot: OperatorSnapshot;
+}
+
+/** One entry of the partition's state log (see the migration of processor_state_log). */
+export interface StateLogEntry {
+  seq: number;
+  kind: 'delta' | 'snapshot';
+  /** JSON of an OperatorDelta ('delta') or of WindowSnapshot[] ('snapshot'). */
+  payload: string;
 }
 
 /** One record waiting in the outbox for its Kafka transaction. */
@@ -42,6 +53,11 @@ export interface Checkpoint {
   /** Present when this checkpoint produced output for Kafka. */
   outbox?: OutboxEntry;
   outboxSeq: number;
+  /** Present when windows changed since the previous checkpoint. */
+  state?: StateLogEntry;
+  stateSeq: number;
+  /** Outbox entries up to here are on Kafka for good and can go. */
+  deliveredSeq: number;
 }
 
 const refParams = (ref: PartitionRef) => [ref.consumerGroup, ref.topic, ref.partition];
@@ -56,23 +72,29 @@ export class CheckpointStore {
 
   constructor(databaseUrl: string) {
     this.pool = new pg.Pool({ connectionString: databaseUrl, max: 8, application_name: 'clickstream-processor' });
-    // An idle client that loses its server must not crash the process; the next query fails instead.
+    // A client that loses its server (idle, checked out, or being released) emits 'error'; it
+    // must not crash the process - the query in flight, or the next one, fails instead.
     this.pool.on('error', () => {});
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   /** Takes ownership of a partition: bumps its epoch (fencing older owners) and loads its state. */
   async claim(ref: PartitionRef): Promise<ClaimedPartition> {
     return this.transaction(async (client) => {
-      const claimed = await client.query<{ epoch: string; next_offset: string; outbox_seq: string; watermark: WatermarkSnapshot }>(
+      const claimed = await client.query<{ epoch: string; next_offset: string; outbox_seq: string; state_seq: string; watermark: WatermarkSnapshot }>(
         `INSERT INTO processor_partitions (consumer_group, topic, partition, epoch)
          VALUES ($1, $2, $3, 1)
          ON CONFLICT (consumer_group, topic, partition)
          DO UPDATE SET epoch = processor_partitions.epoch + 1, updated_at = now()
-         RETURNING epoch, next_offset, outbox_seq, watermark`,
+         RETURNING epoch, next_offset, outbox_seq, state_seq, watermark`,
         refParams(ref),
       );
-      const windows = await client.query<{ state: WindowSnapshot }>(
-        `SELECT state FROM processor_windows WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
+      const log = await client.query<{ kind: 'delta' | 'snapshot'; payload: string }>(
+        `SELECT kind, payload FROM processor_state_log
+          WHERE consumer_group = $1 AND topic = $2 AND partition = $3
+            AND seq >= coalesce((SELECT max(seq) FROM processor_state_log
+                                  WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND kind = 'snapshot'), 0)
+          ORDER BY seq`,
         refParams(ref),
       );
       const row = claimed.rows[0]!;
@@ -81,12 +103,14 @@ export class CheckpointStore {
         epoch: Number(row.epoch),
         nextOffset: Number(row.next_offset),
         outboxSeq: Number(row.outbox_seq),
+        stateSeq: Number(row.state_seq),
+        stateLogBytes: log.rows.reduce((sum, r) => sum + r.payload.length, 0),
         snapshot: {
           watermark: {
             maxEventTime: watermark.maxEventTime ?? Number.NEGATIVE_INFINITY,
             watermark: watermark.watermark ?? Number.NEGATIVE_INFINITY,
           },
-          windows: windows.rows.map((r) => r.state),
+          windows: replayStateLog(log.rows),
         },
       };
     });
@@ -97,29 +121,30 @@ export class CheckpointStore {
     await this.transaction(async (client) => {
       const fenced = await client.query(
         `UPDATE processor_partitions
-            SET next_offset = $5, watermark = $6, outbox_seq = $7, updated_at = now()
+            SET next_offset = $5, watermark = $6, outbox_seq = $7, state_seq = $8, updated_at = now()
           WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND epoch = $4`,
-        [...refParams(ref), epoch, checkpoint.nextOffset, JSON.stringify(delta.watermark), checkpoint.outboxSeq],
+        [...refParams(ref), epoch, checkpoint.nextOffset, JSON.stringify(delta.watermark), checkpoint.outboxSeq, checkpoint.stateSeq],
       );
       if (fenced.rowCount !== 1) throw new FencedError(ref.partition, epoch);
       await upsertWindowResults(client, checkpoint.results);
-      if (delta.upserts.length > 0) {
+      const state = checkpoint.state;
+      if (state) {
         await client.query(
-          `INSERT INTO processor_windows (consumer_group, topic, partition, site_id, user_id, window_start, state)
-           SELECT $1, $2, $3, w.state->>'siteId', w.state->>'userId', (w.state->>'start')::bigint, w.state
-             FROM jsonb_array_elements($4::jsonb) AS w(state)
-           ON CONFLICT (consumer_group, topic, partition, site_id, user_id, window_start)
-           DO UPDATE SET state = EXCLUDED.state`,
-          [...refParams(ref), JSON.stringify(delta.upserts)],
+          `INSERT INTO processor_state_log (consumer_group, topic, partition, seq, kind, payload) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [...refParams(ref), state.seq, state.kind, state.payload],
         );
+        if (state.kind === 'snapshot') {
+          await client.query(
+            `DELETE FROM processor_state_log WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND seq < $4`,
+            [...refParams(ref), state.seq],
+          );
+        }
       }
-      if (delta.removals.length > 0) {
+      if (checkpoint.deliveredSeq > 0) {
+        // Trimming rides on the checkpoint, so a trim lost with a connection is redone next time.
         await client.query(
-          `DELETE FROM processor_windows p
-            USING jsonb_to_recordset($4::jsonb) AS r("siteId" text, "userId" text, start bigint)
-            WHERE p.consumer_group = $1 AND p.topic = $2 AND p.partition = $3
-              AND p.site_id = r."siteId" AND p.user_id = r."userId" AND p.window_start = r.start`,
-          [...refParams(ref), JSON.stringify(delta.removals)],
+          `DELETE FROM processor_outbox WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND seq <= $4`,
+          [...refParams(ref), checkpoint.deliveredSeq],
         );
       }
       if (checkpoint.outbox) {
@@ -165,18 +190,6 @@ export class CheckpointStore {
     return rows.rows.map((r) => ({ seq: Number(r.seq), records: r.records }));
   }
 
-  /** Outbox entries up to `seq` are on Kafka for good; the owner of `epoch` may drop them. */
-  async trimOutbox(ref: PartitionRef, epoch: number, seq: number): Promise<void> {
-    await this.pool.query(
-      `DELETE FROM processor_outbox o
-        USING processor_partitions p
-        WHERE o.consumer_group = $1 AND o.topic = $2 AND o.partition = $3 AND o.seq <= $5
-          AND p.consumer_group = o.consumer_group AND p.topic = o.topic AND p.partition = o.partition
-          AND p.epoch = $4`,
-      [...refParams(ref), epoch, seq],
-    );
-  }
-
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }
@@ -184,4 +197,21 @@ export class CheckpointStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** Rebuilds the windows from the latest snapshot and the deltas after it, in order. */
+export function replayStateLog(entries: Array<{ kind: 'delta' | 'snapshot'; payload: string }>): WindowSnapshot[] {
+  const windows = new Map<string, WindowSnapshot>();
+  const key = (w: { siteId: string; userId: string; start: number }) => `${w.siteId}\u0000${w.userId}\u0000${w.start}`;
+  for (const entry of entries) {
+    if (entry.kind === 'snapshot') {
+      windows.clear();
+      for (const w of JSON.parse(entry.payload) as WindowSnapshot[]) windows.set(key(w), w);
+      continue;
+    }
+    const delta = JSON.parse(entry.payload) as Pick<OperatorDelta, 'upserts' | 'removals'>;
+    for (const w of delta.upserts) windows.set(key(w), w);
+    for (const r of delta.removals) windows.delete(key(r));
+  }
+  return [...windows.values()];
 }

@@ -1,8 +1,12 @@
 import type { EnrichedEvent } from '@clickstream/shared';
-import type { Checkpoint, OutboxEntry, OutboxRecord, PartitionRef } from './checkpoint-store.js';
+import type { Checkpoint, OutboxEntry, OutboxRecord, PartitionRef, StateLogEntry } from './checkpoint-store.js';
 import type { KafkaOutboxSink } from './sinks/kafka-sink.js';
 import { WindowOperator, type ProcessOutcome, type WindowOperatorConfig } from './window-operator.js';
 import type { ClaimedPartition } from './checkpoint-store.js';
+
+/** Compact the state log once it exceeds this many bytes and this many times the last snapshot. */
+const SNAPSHOT_MIN_LOG_BYTES = 4 * 1024 * 1024;
+const SNAPSHOT_LOG_RATIO = 4;
 
 export type InputOutcome = ProcessOutcome | 'undecodable' | 'replayed';
 
@@ -18,6 +22,10 @@ export class PartitionTask {
   /** Offset up to which a checkpoint committed. */
   committedOffset: number;
   outboxSeq: number;
+  stateSeq: number;
+  /** State log written since the last snapshot, and the size of that snapshot: compaction input. */
+  private stateLogBytes: number;
+  private lastSnapshotBytes = 0;
   deliveredSeq = 0;
   /** Committed outbox entries not yet on Kafka, oldest first. */
   readonly undelivered: OutboxEntry[] = [];
@@ -38,6 +46,8 @@ export class PartitionTask {
     this.nextOffset = startOffset;
     this.committedOffset = startOffset;
     this.outboxSeq = claimed.outboxSeq;
+    this.stateSeq = claimed.stateSeq;
+    this.stateLogBytes = claimed.stateLogBytes;
     this.operator = new WindowOperator(config, now, claimed.snapshot);
   }
 
@@ -85,7 +95,29 @@ export class PartitionTask {
       results: fired.results,
       outbox,
       outboxSeq: this.outboxSeq,
+      state: this.stateEntry(delta),
+      stateSeq: this.stateSeq,
+      deliveredSeq: this.deliveredSeq,
     };
+  }
+
+  /**
+   * The state-log entry of this checkpoint: the delta, or - once the log since the last snapshot
+   * outgrows the state itself several times over - a snapshot that lets older entries go. That
+   * keeps both restore time and the cost per checkpoint proportional to the state.
+   */
+  private stateEntry(delta: Checkpoint['delta']): StateLogEntry | undefined {
+    if (delta.upserts.length === 0 && delta.removals.length === 0) return undefined;
+    this.stateSeq += 1;
+    if (this.stateLogBytes > Math.max(SNAPSHOT_MIN_LOG_BYTES, SNAPSHOT_LOG_RATIO * this.lastSnapshotBytes)) {
+      const payload = JSON.stringify(this.operator.snapshot().windows);
+      this.lastSnapshotBytes = payload.length;
+      this.stateLogBytes = payload.length;
+      return { seq: this.stateSeq, kind: 'snapshot', payload };
+    }
+    const payload = JSON.stringify({ upserts: delta.upserts, removals: delta.removals });
+    this.stateLogBytes += payload.length;
+    return { seq: this.stateSeq, kind: 'delta', payload };
   }
 }
 

@@ -194,7 +194,7 @@ export class Processor {
   private release(partition: number, task: PartitionTask): void {
     task.revoked = true;
     this.tasks.delete(partition);
-    void task.sink.reset();
+    void task.sink.close();
     this.metrics?.openWindows.set({ partition: String(partition) }, 0);
   }
 
@@ -215,7 +215,12 @@ export class Processor {
       const offset = Number(message.offset);
       const outcome = task.apply(offset, message.value, now);
       this.crash.reach('mid-batch');
-      if (outcome === 'gap') break;
+      if (outcome === 'gap') {
+        // A batch fetched before our rewind took effect. kafkajs can lose a seek that races an
+        // in-flight fetch, so ask again; nothing past the checkpoint is applied until it lands.
+        this.consumer?.seek({ topic: batch.topic, partition, offset: String(task.nextOffset) });
+        break;
+      }
       resolveOffset(message.offset);
       if (outcome !== 'replayed') {
         counted += 1;
@@ -326,7 +331,6 @@ export class Processor {
         this.crash.reach('after-delivery-commit');
         task.deliveredSeq = delivered;
         while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= delivered) task.undelivered.shift();
-        await this.store.trimOutbox(task.ref, task.epoch, delivered).catch(() => {});
         attempt = 0;
       } catch (error) {
         attempt += 1;
@@ -388,7 +392,7 @@ export class Processor {
     }
     this.running = false;
     await this.consumer?.disconnect().catch(() => {});
-    for (const task of this.tasks.values()) await task.sink.reset();
+    for (const task of this.tasks.values()) await task.sink.close();
     this.tasks.clear();
     await this.admin?.disconnect().catch(() => {});
     await this.store.close().catch(() => {});

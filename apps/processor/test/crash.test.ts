@@ -40,7 +40,7 @@ test('SIGKILL at each step of the protocol and at random moments loses and doubl
     const processor = spawnProcessor(spec ? { ...env, PROCESSOR_CRASH_AT: spec } : env);
     t.after(() => processor.child.kill('SIGKILL'));
     if (spec) {
-      const outcome = await Promise.race([processor.exited, sleep(60_000).then(() => undefined)]);
+      const outcome = await Promise.race([processor.exited, sleep(60_000, undefined, { ref: false }).then(() => undefined)]);
       assert.ok(outcome, `the processor reached crash point ${spec}; output:\n${processor.output().slice(-2000)}`);
       assert.equal(outcome.signal, 'SIGKILL', `killed at ${spec}; output:\n${processor.output().slice(-2000)}`);
     } else {

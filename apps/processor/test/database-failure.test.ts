@@ -32,7 +32,7 @@ test('terminated database connections make the processor resume from its checkpo
       CHECKPOINT_INTERVAL_MS: '150',
       ...OPERATOR_ENV,
     }),
-    { log: (line) => logs.push(line) },
+    { log: (line) => { logs.push(line); if (process.env.DEBUG_PROCESSOR) console.error(new Date().toISOString(), line); } },
   );
   await processor.start();
   t.after(() => processor.stop());
@@ -44,12 +44,15 @@ test('terminated database connections make the processor resume from its checkpo
   let terminated = 0;
   for (let i = 0; i < chunks; i++) {
     await produceStream(brokers, topics.clicks, events.slice((i * events.length) / chunks, ((i + 1) * events.length) / chunks), 6, { sentinels: false });
-    await sleep(300);
-    const { rowCount } = await admin.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [databaseName(databaseUrl)],
-    );
-    terminated += rowCount ?? 0;
+    // A burst of terminations, so some land inside checkpoint transactions, not only on idle connections.
+    for (let burst = 0; burst < 15; burst++) {
+      const { rowCount } = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [databaseName(databaseUrl)],
+      );
+      terminated += rowCount ?? 0;
+      await sleep(25);
+    }
   }
   assert.ok(terminated >= chunks, `terminated ${terminated} connections`);
   assert.ok(logs.some((l) => l.includes('from the last checkpoint')), 'the processor went back to its checkpoint at least once');

@@ -32,7 +32,7 @@ test('a known stream gives exactly the reference windows in both sinks', async (
       CHECKPOINT_INTERVAL_MS: '200',
       ...OPERATOR_ENV,
     }),
-    { log: () => {} },
+    { log: (line) => process.env.DEBUG_PROCESSOR && console.error(new Date().toISOString(), line) },
   );
   await processor.start();
   t.after(() => processor.stop());

@@ -40,7 +40,9 @@ test('instances joining, dying and new partitions keep the results exact', async
     const a = assignedPartitions(first) ?? [];
     const b = assignedPartitions(second) ?? [];
     return a.length > 0 && b.length > 0 && a.length + b.length === 6;
-  }, { timeoutMs: 60_000 });
+  }, { timeoutMs: 120_000 }).catch((error: Error) => {
+    throw new Error(`${error.message}\nfirst:\n${first.output().slice(-1500)}\nsecond:\n${second.output().slice(-1500)}`);
+  });
 
   const half = Math.floor(phaseA.length / 2);
   await produceStream(brokers, topics.clicks, phaseA.slice(0, half), 6, { sentinels: false });

@@ -16,20 +16,24 @@ CREATE TABLE processor_partitions (
   watermark      jsonb       NOT NULL DEFAULT '{}'::jsonb,
   -- Sequence number of the last outbox entry written for this partition.
   outbox_seq     bigint      NOT NULL DEFAULT 0,
+  -- Sequence number of the last state-log entry written for this partition.
+  state_seq      bigint      NOT NULL DEFAULT 0,
   updated_at     timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (consumer_group, topic, partition)
 );
 
--- Open and recently fired windows, kept until allowed lateness has passed.
-CREATE TABLE processor_windows (
+-- Open and recently fired windows (kept until allowed lateness has passed), as an append-only
+-- log per partition: each checkpoint appends one 'delta' (the windows it changed or purged), and
+-- now and then a 'snapshot' of all windows replaces the entries before it. Appending one opaque
+-- value per checkpoint costs PostgreSQL far less than upserting every changed window as a row.
+CREATE TABLE processor_state_log (
   consumer_group text    NOT NULL,
   topic          text    NOT NULL,
   partition      integer NOT NULL,
-  site_id        text    NOT NULL,
-  user_id        text    NOT NULL,
-  window_start   bigint  NOT NULL,
-  state          jsonb   NOT NULL,
-  PRIMARY KEY (consumer_group, topic, partition, site_id, user_id, window_start)
+  seq            bigint  NOT NULL,
+  kind           text    NOT NULL CHECK (kind IN ('delta', 'snapshot')),
+  payload        text    NOT NULL,
+  PRIMARY KEY (consumer_group, topic, partition, seq)
 );
 
 -- Records committed here are delivered to Kafka in transactions that also record the last
@@ -45,5 +49,5 @@ CREATE TABLE processor_outbox (
 
 -- Down Migration
 DROP TABLE processor_outbox;
-DROP TABLE processor_windows;
+DROP TABLE processor_state_log;
 DROP TABLE processor_partitions;

@@ -20,7 +20,7 @@ export function kafkaLogCreator(service: string, write: (line: string) => void =
   const verbose = typeof process !== 'undefined' && Boolean(process.env.KAFKAJS_DEBUG);
   return (_level: number) =>
     ({ namespace, label, log }: KafkaLogEntry) => {
-      if (!verbose && (RETRIED_RESPONSES.test(log.message) || KNOWN_SAFE.test(log.message))) return;
+      if (!verbose && (RETRIED_RESPONSES.test(`[${namespace}] ${log.message}`) || KNOWN_SAFE.test(log.message))) return;
       const detail = log.error ? `: ${log.error}` : '';
       write(`[${service}] kafka ${label.toLowerCase()} ${namespace ? `${namespace} ` : ''}${log.message}${detail}`);
     };

@@ -1,61 +1,154 @@
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type pg from 'pg';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import websocket from '@fastify/websocket';
+import { bearerToken, tokenMatches } from './auth.js';
+import { registerDocs } from './docs.js';
 import type { DashboardConfig } from './env.js';
+import { DASHBOARD_ERRORS, DashboardError } from './errors.js';
+import type { LiveHub } from './live/live-hub.js';
+import type { DashboardMetrics } from './metrics.js';
+import type { Queryable } from './metrics-store.js';
+import { liveRoute } from './routes/live-route.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
+import { staticRoutes } from './routes/static-routes.js';
+import { registerSecurityHeaders } from './security-headers.js';
 
 export interface DashboardDeps {
   config: DashboardConfig;
-  pool: pg.Pool;
+  db: Queryable;
+  hub: LiveHub;
+  /** The live feed's Kafka consumer, as /healthz sees it. */
+  consumer: { healthy(): boolean };
+  metrics: DashboardMetrics;
+  now?: () => number;
+  log?: (message: string) => void;
 }
 
-function tokenMatches(expected: string, given: string | undefined): boolean {
-  if (!given) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
+const LIVE_ROUTE = '/api/v1/live';
+
+// SQLSTATE classes: 22 data exception (a value the database refuses), 08 connection, 53 resources,
+// 57 operator intervention (statement timeout, shutdown). node-postgres reports a lost or
+// timed-out connection with a bare message and no code.
+function databaseErrorStatus(error: { code?: string; message: string; statusCode?: number }): 400 | 503 | undefined {
+  const code = error.code ?? '';
+  if (/^22[0-9A-Z]{3}$/.test(code)) return 400;
+  if (/^(08|53|57)[0-9A-Z]{3}$/.test(code) || /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EPIPE)$/.test(code)) return 503;
+  if (error.statusCode === undefined && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message)) {
+    return 503;
+  }
+  return undefined;
 }
 
-export function buildDashboardApp({ config, pool }: DashboardDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/v1')) return;
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    if (!tokenMatches(config.apiToken, token)) {
-      return reply.status(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <API_TOKEN>' });
+function errorHandler(log: (message: string) => void) {
+  return (error: FastifyError & { code?: string }, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof DashboardError) {
+      if (error.status === 401) reply.header('www-authenticate', 'Bearer');
+      if (error.status === 503) reply.header('retry-after', '2');
+      return reply.status(error.status).send(error.toJSON());
     }
+    if (error.validation) {
+      return reply.status(400).send({ error: DASHBOARD_ERRORS.INVALID_PARAMETER.error, message: error.message });
+    }
+    const dbStatus = databaseErrorStatus(error);
+    if (dbStatus === 400) {
+      return reply.status(400).send({ error: DASHBOARD_ERRORS.INVALID_PARAMETER.error, message: 'a parameter holds a value the database cannot use' });
+    }
+    if (dbStatus === 503) {
+      log(`database unavailable for ${request.method} ${request.routeOptions.url ?? '?'}: ${error.message}`);
+      reply.header('retry-after', '2');
+      return reply.status(503).send(DASHBOARD_ERRORS.UNAVAILABLE);
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+      return reply.status(status).send({ error: code, message: error.message });
+    }
+    log(`internal error on ${request.method} ${request.routeOptions.url ?? '?'}: ${error.stack ?? error.message}`);
+    return reply.status(500).send({ error: 'internal', message: 'internal error' });
+  };
+}
+
+/**
+ * The dashboard process's HTTP side: Query API and live feed under /api/v1 (token required),
+ * /docs, /healthz, /metrics, the web UI and the demo shop.
+ */
+export async function buildDashboardApp(deps: DashboardDeps): Promise<FastifyInstance> {
+  const { config, db, hub, consumer, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? (() => {});
+  const app = Fastify({
+    logger: false,
+    // A 128-character user id, percent-encoded, is up to 1,536 characters long.
+    routerOptions: { maxParamLength: 2048 },
+    bodyLimit: 16 * 1024,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    // Without a request timeout (Fastify's default is none) a client that stalls its body holds
+    // a connection forever. Node 20 reads it only at construction, hence also under `http`.
+    // An upgraded live-feed socket is a finished request, so this does not cut it.
+    requestTimeout: 10_000,
+    http: { requestTimeout: 10_000, connectionsCheckingInterval: 2000 },
+  });
+  app.setErrorHandler(errorHandler(log));
+
+  await app.register(websocket, { options: { maxPayload: 4096 } });
+  await registerSecurityHeaders(app);
+  await registerDocs(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
   });
 
-  app.get<{ Params: { userId: string }; Querystring: { siteId?: string } }>('/api/v1/users/:userId/metrics', async (request) => {
-    const { rows } = await pool.query(
-      `SELECT site_id, user_id, window_start, window_end, events, page_views, clicks, custom_events,
-              unique_pages, engaged_ms, sessions, revision
-         FROM user_metrics WHERE user_id = $1 AND site_id = $2 ORDER BY window_start LIMIT 1000`,
-      [request.params.userId, request.query.siteId ?? 'default'],
+  // The token guards the whole /api/v1 prefix, unknown routes included, so a caller without it
+  // learns nothing about which routes exist. Both the raw path and the matched route pattern
+  // count: the router decodes percent-escapes (/%61pi/v1/... reaches an /api/v1 route), while
+  // unknown /api/v1 paths match no API route.
+  const isApiPath = (path: string | undefined) => path !== undefined && (path === '/api/v1' || path.startsWith('/api/v1/'));
+  app.addHook('onRequest', async (request) => {
+    if (!isApiPath(request.routeOptions.url) && !isApiPath(request.url.split('?', 1)[0])) return;
+    let token = bearerToken(request.headers.authorization);
+    // Browsers cannot set headers on a WebSocket; only there may the token ride in the URL.
+    if (token === undefined && request.routeOptions.url === LIVE_ROUTE) {
+      const fromQuery = (request.query as Record<string, unknown>).token;
+      if (typeof fromQuery === 'string') token = fromQuery;
+    }
+    if (!tokenMatches(config.apiToken, token)) throw new DashboardError('UNAUTHORIZED');
+  });
+
+  await app.register(
+    async (api) => {
+      await metricsRoutes(api, { db, now });
+      await liveRoute(api, {
+        db,
+        hub,
+        now,
+        allowedOrigins: config.allowedOrigins,
+        maxClients: config.maxLiveClients,
+        maxGapMs: config.liveMaxGapMs,
+        gapFillLimit: config.liveGapFillLimit,
+        onGapFill: (n) => metrics.gapFillWindows.inc(n),
+        log,
+      });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    const database = await db.query('SELECT 1').then(
+      () => true,
+      () => false,
     );
-    return {
-      windows: rows.map((r) => ({
-        siteId: r.site_id,
-        userId: r.user_id,
-        windowStart: r.window_start.toISOString(),
-        windowEnd: r.window_end.toISOString(),
-        events: r.events,
-        pageViews: r.page_views,
-        clicks: r.clicks,
-        customEvents: r.custom_events,
-        uniquePages: r.unique_pages,
-        engagedMs: r.engaged_ms,
-        sessions: r.sessions,
-        revision: r.revision,
-      })),
-    };
+    const kafka = consumer.healthy();
+    const ok = database && kafka;
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', database, kafka, liveClients: hub.size });
   });
 
-  app.get('/healthz', async (_request, reply) => {
-    const database = await pool.query('SELECT 1').then(() => true, () => false);
-    return reply.status(database ? 200 : 503).send({ status: database ? 'ok' : 'unavailable', database });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  await staticRoutes(app, { webDir: config.webDir, demoDir: config.demoDir, collectorPublicUrl: config.collectorPublicUrl });
   return app;
 }

@@ -1,23 +1,86 @@
-import { ConfigError, readBrokers, readDatabaseUrl, readPort, readString, readTopicPrefix, topicNames, type TopicNames } from '@clickstream/shared';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  ConfigError,
+  readBrokers,
+  readDatabaseUrl,
+  readInt,
+  readList,
+  readPort,
+  readString,
+  readTopicPrefix,
+  topicNames,
+  type TopicNames,
+} from '@clickstream/shared';
 
 export interface DashboardConfig {
   readonly port: number;
   readonly host: string;
+  readonly production: boolean;
   readonly kafkaBrokers: readonly string[];
   readonly databaseUrl: string;
   readonly topics: TopicNames;
   readonly apiToken: string;
+  /** True when API_TOKEN was not set and a throw-away token was made for this run (never in production). */
+  readonly apiTokenGenerated: boolean;
+  /** Origins (besides the dashboard's own) whose pages may open the live WebSocket. */
+  readonly allowedOrigins: readonly string[];
+  /** Where browsers reach the collector; handed to the UI and demo pages by /config.json. */
+  readonly collectorPublicUrl: string;
+  /** The built UI (Vite output) and the demo shop pages. */
+  readonly webDir: string;
+  readonly demoDir: string;
+  /** A live client whose unsent backlog is above this many bytes misses frames until it drains. */
+  readonly liveMaxBufferedBytes: number;
+  /** Gap fill on reconnect reaches back at most this far, and sends at most this many windows. */
+  readonly liveMaxGapMs: number;
+  readonly liveGapFillLimit: number;
+  readonly maxLiveClients: number;
+  /** How often committed timeline deltas are folded into the per-window site totals. */
+  readonly rollupFoldIntervalMs: number;
+}
+
+const appDir = fileURLToPath(new URL('../..', import.meta.url));
+
+function readOrigin(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `"${value}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `"${value}" is not http(s)`);
+  return url.origin;
 }
 
 export function parseDashboardConfig(env: Record<string, string | undefined> = process.env): DashboardConfig {
-  const apiToken = readString(env, 'API_TOKEN', '');
-  if (apiToken.length < 16) throw new ConfigError('API_TOKEN', 'must be set to at least 16 characters (npm start generates one)');
+  const production = env.NODE_ENV?.trim() === 'production';
+  let apiToken = readString(env, 'API_TOKEN', '');
+  const apiTokenGenerated = apiToken === '';
+  if (apiTokenGenerated) {
+    if (production) throw new ConfigError('API_TOKEN', 'is required when NODE_ENV=production (at least 16 characters)');
+    apiToken = randomBytes(24).toString('base64url');
+  }
+  if (apiToken.length < 16) throw new ConfigError('API_TOKEN', 'must be at least 16 characters long');
+  const collectorPublicUrl = readString(env, 'COLLECTOR_PUBLIC_URL', 'http://localhost:8080');
+  readOrigin('COLLECTOR_PUBLIC_URL', collectorPublicUrl);
   return Object.freeze({
     port: readPort(env, 'DASHBOARD_PORT', 3000),
     host: readString(env, 'DASHBOARD_HOST', '0.0.0.0'),
+    production,
     kafkaBrokers: Object.freeze(readBrokers(env)),
     databaseUrl: readDatabaseUrl(env),
     topics: topicNames(readTopicPrefix(env)),
     apiToken,
+    apiTokenGenerated,
+    allowedOrigins: Object.freeze(readList(env, 'DASHBOARD_ALLOWED_ORIGINS', []).map((o) => readOrigin('DASHBOARD_ALLOWED_ORIGINS', o))),
+    collectorPublicUrl: collectorPublicUrl.replace(/\/+$/, ''),
+    webDir: readString(env, 'DASHBOARD_WEB_DIR', `${appDir}dist/web`),
+    demoDir: readString(env, 'DASHBOARD_DEMO_DIR', `${appDir}demo`),
+    liveMaxBufferedBytes: readInt(env, 'LIVE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+    liveMaxGapMs: readInt(env, 'LIVE_MAX_GAP_MS', 60 * 60 * 1000, { min: 1000, max: 7 * 24 * 60 * 60 * 1000 }),
+    liveGapFillLimit: readInt(env, 'LIVE_GAP_FILL_LIMIT', 10_000, { min: 1, max: 1_000_000 }),
+    maxLiveClients: readInt(env, 'LIVE_MAX_CLIENTS', 1000, { min: 1, max: 100_000 }),
+    rollupFoldIntervalMs: readInt(env, 'ROLLUP_FOLD_INTERVAL_MS', 5000, { min: 100, max: 3_600_000 }),
   });
 }

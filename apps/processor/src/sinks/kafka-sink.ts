@@ -15,6 +15,8 @@ const MAX_SEND_BYTES = 512 * 1024;
 
 export class KafkaOutboxSink {
   private producer: Producer | undefined;
+  /** Once closed (partition released), no producer may stay connected, even one mid-connect. */
+  private closed = false;
   readonly transactionalId: string;
   readonly progressGroup: string;
 
@@ -44,6 +46,10 @@ export class KafkaOutboxSink {
       allowAutoTopicCreation: false,
     });
     await producer.connect();
+    if (this.closed) {
+      await producer.disconnect().catch(() => {});
+      throw new Error(`partition ${this.ref.partition} was released while its producer connected`);
+    }
     this.producer = producer;
     // InitProducerId runs lazily at the first transaction (kafkajs #296): open and abort one now.
     const fence = await producer.transaction();
@@ -109,6 +115,12 @@ export class KafkaOutboxSink {
       }
     }
     if (byTopic.size > 0) yield [...byTopic.values()];
+  }
+
+  /** The partition is gone: disconnect now and refuse to connect again. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.reset();
   }
 
   async reset(): Promise<void> {

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+
+const DESCRIPTION = `Query API of the clickstream platform: per-user 5-second window metrics, site timelines,
+top users and GDPR erasure.
+
+Every \`/api/v1\` route needs \`Authorization: Bearer <API_TOKEN>\`. Times (\`from\`, \`to\`) are ISO-8601 or
+milliseconds since the epoch; the default range is the last 15 minutes; \`limit\` is at most 1000. Bad
+parameters get \`400 {"error", "message"}\`.
+
+**Live feed** (WebSocket, not listed below): \`GET /api/v1/live?token=<API_TOKEN>[&siteId=][&since=]\` sends
+\`{"type":"window","data":WindowResult}\` for each window result the processor commits. With \`since\`
+(ISO-8601 or ms) it first sends every window written at or after that time, so a reconnecting client
+has no gap; deduplicate by (siteId, userId, windowStart) keeping the highest \`revision\`. Pages of
+other origins are refused unless listed in DASHBOARD_ALLOWED_ORIGINS.`;
+
+/** OpenAPI document built from the route schemas, and Swagger UI at /docs. Register before routes. */
+export async function registerDocs(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'clickstream Query API', version: '1.0.0', description: DESCRIPTION },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'metrics', description: 'Window metrics' },
+        { name: 'privacy', description: 'Erasure' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Served over plain http on localhost too, where upgrading requests would break the page.
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
+}

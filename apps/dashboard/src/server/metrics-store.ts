@@ -1,0 +1,181 @@
+import type pg from 'pg';
+import type { WindowResult } from '@clickstream/shared';
+import { WINDOW_MS } from './time-range.js';
+
+/**
+ * Every query the API runs over `user_metrics`, parameterised. A window [s, s + 5 s) is in a
+ * range [from, to) when it overlaps it: s > from - 5 s and s < to, which the
+ * (site_id, window_start) index and the primary key serve directly.
+ */
+
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+export interface TimelinePoint {
+  windowStart: string;
+  activeUsers: number;
+  events: number;
+  pageViews: number;
+  clicks: number;
+  engagedMs: number;
+}
+
+export interface TopUser {
+  userId: string;
+  events: number;
+  clicks: number;
+  engagedMs: number;
+  windows: number;
+}
+
+export const TOP_USER_ORDER = Object.freeze({ events: 'events', clicks: 'clicks', engagedMs: 'engaged_ms' } as const);
+export type TopUserOrder = keyof typeof TOP_USER_ORDER;
+
+const RESULT_COLUMNS = `site_id, user_id, window_start, window_end, events, page_views, clicks, custom_events,
+       unique_pages, engaged_ms, sessions, revision`;
+
+interface ResultRow {
+  site_id: string;
+  user_id: string;
+  window_start: Date;
+  window_end: Date;
+  events: number;
+  page_views: number;
+  clicks: number;
+  custom_events: number;
+  unique_pages: number;
+  engaged_ms: number;
+  sessions: number;
+  revision: number;
+}
+
+export function toWindowResult(r: ResultRow): WindowResult {
+  return {
+    siteId: r.site_id,
+    userId: r.user_id,
+    windowStart: r.window_start.toISOString(),
+    windowEnd: r.window_end.toISOString(),
+    events: r.events,
+    pageViews: r.page_views,
+    clicks: r.clicks,
+    customEvents: r.custom_events,
+    uniquePages: r.unique_pages,
+    engagedMs: r.engaged_ms,
+    sessions: r.sessions,
+    revision: r.revision,
+  };
+}
+
+export async function userWindows(
+  db: Queryable,
+  q: { siteId: string; userId: string; from: number; to: number; limit: number },
+): Promise<WindowResult[]> {
+  const { rows } = await db.query<ResultRow>(
+    `SELECT ${RESULT_COLUMNS}
+       FROM user_metrics
+      WHERE site_id = $1 AND user_id = $2 AND window_start > $3 AND window_start < $4
+      ORDER BY window_start
+      LIMIT $5`,
+    [q.siteId, q.userId, new Date(q.from - WINDOW_MS), new Date(q.to), q.limit],
+  );
+  return rows.map(toWindowResult);
+}
+
+export async function userExists(db: Queryable, siteId: string, userId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM user_metrics WHERE site_id = $1 AND user_id = $2 LIMIT 1', [siteId, userId]);
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * Totals per 5-second window of one site, only for windows that hold data. Reads the rollup
+ * (totals plus not yet folded deltas, one snapshot) rather than every user's rows: a day is at
+ * most 17,280 totals however many users there are.
+ */
+export async function timeline(db: Queryable, q: { siteId: string; from: number; to: number }): Promise<Map<number, TimelinePoint>> {
+  const { rows } = await db.query<{ ws: string; users: string; events: string; page_views: string; clicks: string; engaged_ms: string }>(
+    `SELECT (extract(epoch FROM window_start) * 1000)::int8 AS ws, sum(active_users)::int8 AS users, sum(events)::int8 AS events,
+            sum(page_views)::int8 AS page_views, sum(clicks)::int8 AS clicks, sum(engaged_ms)::int8 AS engaged_ms
+       FROM (SELECT window_start, active_users, events, page_views, clicks, engaged_ms
+               FROM site_window_totals WHERE site_id = $1 AND window_start > $2 AND window_start < $3
+             UNION ALL
+             SELECT window_start, active_users, events, page_views, clicks, engaged_ms
+               FROM site_window_deltas WHERE site_id = $1 AND window_start > $2 AND window_start < $3) AS parts
+      GROUP BY window_start
+     HAVING sum(active_users) > 0`,
+    [q.siteId, new Date(q.from - WINDOW_MS), new Date(q.to)],
+  );
+  const points = new Map<number, TimelinePoint>();
+  for (const r of rows) {
+    const start = Number(r.ws);
+    points.set(start, {
+      windowStart: new Date(start).toISOString(),
+      activeUsers: Number(r.users),
+      events: Number(r.events),
+      pageViews: Number(r.page_views),
+      clicks: Number(r.clicks),
+      engagedMs: Number(r.engaged_ms),
+    });
+  }
+  return points;
+}
+
+export async function topUsers(
+  db: Queryable,
+  q: { siteId: string; from: number; to: number; by: TopUserOrder; limit: number },
+): Promise<TopUser[]> {
+  // The ORDER BY column comes from a fixed table, never from the request text.
+  const order = TOP_USER_ORDER[q.by];
+  const { rows } = await db.query<{ user_id: string; events: string; clicks: string; engaged_ms: string; windows: number }>(
+    `SELECT user_id, sum(events)::int8 AS events, sum(clicks)::int8 AS clicks, sum(engaged_ms)::int8 AS engaged_ms,
+            count(*)::int AS windows
+       FROM user_metrics
+      WHERE site_id = $1 AND window_start > $2 AND window_start < $3
+      GROUP BY user_id
+      ORDER BY ${order} DESC, user_id
+      LIMIT $4`,
+    [q.siteId, new Date(q.from - WINDOW_MS), new Date(q.to), q.limit],
+  );
+  return rows.map((r) => ({
+    userId: r.user_id,
+    events: Number(r.events),
+    clicks: Number(r.clicks),
+    engagedMs: Number(r.engaged_ms),
+    windows: r.windows,
+  }));
+}
+
+/** Erases a user's windows on one site, or on every site when none is named. */
+export async function deleteUser(db: Queryable, userId: string, siteId: string | undefined): Promise<number> {
+  if (siteId !== undefined) {
+    const { rowCount } = await db.query('DELETE FROM user_metrics WHERE site_id = $1 AND user_id = $2', [siteId, userId]);
+    return rowCount ?? 0;
+  }
+  // No index leads with user_id; walking the few distinct sites through the (site_id, ...) index
+  // (a loose index scan) lets the primary key find the user's rows on each.
+  const { rowCount } = await db.query(
+    `WITH RECURSIVE sites AS (
+       SELECT min(site_id) AS site_id FROM user_metrics
+       UNION ALL
+       SELECT (SELECT min(site_id) FROM user_metrics WHERE site_id > sites.site_id) FROM sites WHERE sites.site_id IS NOT NULL)
+     DELETE FROM user_metrics WHERE user_id = $1 AND site_id IN (SELECT site_id FROM sites WHERE site_id IS NOT NULL)`,
+    [userId],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Windows written (first emitted or revised) at or after `since`: what a live client missed while
+ * it was away. The newest `limit` of them, oldest first.
+ */
+export async function windowsSince(db: Queryable, q: { since: number; siteId?: string; limit: number }): Promise<WindowResult[]> {
+  const { rows } = await db.query<ResultRow>(
+    `SELECT * FROM (
+       SELECT ${RESULT_COLUMNS}, updated_at
+         FROM user_metrics
+        WHERE updated_at >= $1 AND ($2::text IS NULL OR site_id = $2)
+        ORDER BY updated_at DESC
+        LIMIT $3) AS recent
+      ORDER BY updated_at, window_start`,
+    [new Date(q.since), q.siteId ?? null, q.limit],
+  );
+  return rows.map(toWindowResult);
+}

@@ -1,0 +1,123 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { DashboardError } from '../errors.js';
+import { deleteUser, timeline, topUsers, userExists, userWindows, type Queryable, type TimelinePoint } from '../metrics-store.js';
+import {
+  DeleteUserQuery,
+  DeleteUserReply,
+  ErrorSchema,
+  TimelineQuery,
+  TimelineReply,
+  TopUsersQuery,
+  TopUsersReply,
+  UserMetricsQuery,
+  UserMetricsReply,
+  UserParams,
+} from '../schemas.js';
+import { DAY_MS, WINDOW_MS, resolveRange, windowStartOf } from '../time-range.js';
+
+export interface MetricsRoutesDeps {
+  db: Queryable;
+  now: () => number;
+}
+
+const DEFAULT_SITE = 'default';
+/** Per-window timelines stay at most a day (17,280 points); sums per user may span a month. */
+const MAX_TIMELINE_SPAN_MS = DAY_MS;
+const MAX_SPAN_MS = 31 * DAY_MS;
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 503: ErrorSchema };
+const security = [{ bearerAuth: [] }];
+
+/** The REST half of the contract's Query API, under /api/v1. */
+export async function metricsRoutes(fastify: FastifyInstance, { db, now }: MetricsRoutesDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/users/:userId/metrics',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: "A user's 5-second windows, oldest first",
+        params: UserParams,
+        querystring: UserMetricsQuery,
+        security,
+        response: { 200: UserMetricsReply, ...errors },
+      },
+    },
+    async (request) => {
+      const { userId } = request.params;
+      const siteId = request.query.siteId ?? DEFAULT_SITE;
+      const { from, to } = resolveRange(request.query, now(), MAX_SPAN_MS);
+      const windows = await userWindows(db, { siteId, userId, from, to, limit: request.query.limit });
+      if (windows.length === 0 && !(await userExists(db, siteId, userId))) {
+        throw new DashboardError('UNKNOWN_USER', `no metrics are stored for user "${userId.slice(0, 128)}" on site "${siteId}"`);
+      }
+      return { windows };
+    },
+  );
+
+  app.get(
+    '/metrics/timeline',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Site totals per 5-second window: active users, events, page views, clicks, engaged time',
+        querystring: TimelineQuery,
+        security,
+        response: { 200: TimelineReply, ...errors },
+      },
+    },
+    async (request) => {
+      const siteId = request.query.siteId ?? DEFAULT_SITE;
+      const { from, to } = resolveRange(request.query, now(), MAX_TIMELINE_SPAN_MS);
+      const points = await timeline(db, { siteId, from, to });
+      return { windows: denseTimeline(points, from, to) };
+    },
+  );
+
+  app.get(
+    '/metrics/top-users',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Users with the most events, clicks or engaged time in the range',
+        querystring: TopUsersQuery,
+        security,
+        response: { 200: TopUsersReply, ...errors },
+      },
+    },
+    async (request) => {
+      const siteId = request.query.siteId ?? DEFAULT_SITE;
+      const { from, to } = resolveRange(request.query, now(), MAX_SPAN_MS);
+      return { users: await topUsers(db, { siteId, from, to, by: request.query.by, limit: request.query.limit }) };
+    },
+  );
+
+  app.delete(
+    '/users/:userId',
+    {
+      schema: {
+        tags: ['privacy'],
+        summary: "Erase a user's stored metrics (GDPR); idempotent",
+        description: 'Without `siteId` the user is erased on every site. Erasing a user with nothing stored answers `{"deleted": 0}`.',
+        params: UserParams,
+        querystring: DeleteUserQuery,
+        security,
+        response: { 200: DeleteUserReply, ...errors },
+      },
+    },
+    async (request) => ({ deleted: await deleteUser(db, request.params.userId, request.query.siteId) }),
+  );
+}
+
+/** Every window overlapping [from, to), with zeros where nothing was stored, so charts show no holes. */
+export function denseTimeline(points: ReadonlyMap<number, TimelinePoint>, from: number, to: number): TimelinePoint[] {
+  const out: TimelinePoint[] = [];
+  for (let start = windowStartOf(from); start < to; start += WINDOW_MS) {
+    out.push(
+      points.get(start) ?? { windowStart: new Date(start).toISOString(), activeUsers: 0, events: 0, pageViews: 0, clicks: 0, engagedMs: 0 },
+    );
+  }
+  return out;
+}
