@@ -13,6 +13,8 @@ export interface PartitionRef {
 }
 
 export interface ClaimedPartition {
+  /** The checkpoint's offsets were for another Kafka cluster and were discarded. */
+  clusterChanged: boolean;
   epoch: number;
   /** -1 when the partition was never checkpointed. */
   nextOffset: number;
@@ -78,16 +80,27 @@ export class CheckpointStore {
     this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
-  /** Takes ownership of a partition: bumps its epoch (fencing older owners) and loads its state. */
-  async claim(ref: PartitionRef): Promise<ClaimedPartition> {
+  /**
+   * Takes ownership of a partition: bumps its epoch (fencing older owners) and loads its state.
+   * Offsets recorded against another Kafka cluster (the broker's data was reset) mean nothing
+   * here, so the partition then starts from the beginning of its log.
+   */
+  async claim(ref: PartitionRef, clusterId: string): Promise<ClaimedPartition> {
     return this.transaction(async (client) => {
-      const claimed = await client.query<{ epoch: string; next_offset: string; outbox_seq: string; state_seq: string; watermark: WatermarkSnapshot }>(
-        `INSERT INTO processor_partitions (consumer_group, topic, partition, epoch)
-         VALUES ($1, $2, $3, 1)
-         ON CONFLICT (consumer_group, topic, partition)
-         DO UPDATE SET epoch = processor_partitions.epoch + 1, updated_at = now()
-         RETURNING epoch, next_offset, outbox_seq, state_seq, watermark`,
+      const previous = await client.query<{ cluster_id: string | null }>(
+        `SELECT cluster_id FROM processor_partitions WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
         refParams(ref),
+      );
+      const previousCluster = previous.rows[0]?.cluster_id ?? null;
+      const clusterChanged = previousCluster !== null && previousCluster !== clusterId;
+      const claimed = await client.query<{ epoch: string; next_offset: string; outbox_seq: string; state_seq: string; watermark: WatermarkSnapshot }>(
+        `INSERT INTO processor_partitions (consumer_group, topic, partition, epoch, cluster_id)
+         VALUES ($1, $2, $3, 1, $4)
+         ON CONFLICT (consumer_group, topic, partition)
+         DO UPDATE SET epoch = processor_partitions.epoch + 1, cluster_id = $4, updated_at = now(),
+                       next_offset = CASE WHEN $5 THEN -1 ELSE processor_partitions.next_offset END
+         RETURNING epoch, next_offset, outbox_seq, state_seq, watermark`,
+        [...refParams(ref), clusterId, clusterChanged],
       );
       const log = await client.query<{ kind: 'delta' | 'snapshot'; payload: string }>(
         `SELECT kind, payload FROM processor_state_log
@@ -100,6 +113,7 @@ export class CheckpointStore {
       const row = claimed.rows[0]!;
       const watermark = row.watermark as Partial<WatermarkSnapshot>;
       return {
+        clusterChanged,
         epoch: Number(row.epoch),
         nextOffset: Number(row.next_offset),
         outboxSeq: Number(row.outbox_seq),

@@ -5,6 +5,7 @@ import { CheckpointStore, type Checkpoint, type PartitionRef } from './checkpoin
 import { FencedError } from './errors.js';
 import { PartitionTask } from './partition-task.js';
 import { KafkaOutboxSink } from './sinks/kafka-sink.js';
+import { OutboxDelivery } from './outbox-delivery.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { CrashPoints } from './crash-points.js';
 
@@ -28,7 +29,6 @@ export class Processor {
   private consumer: Consumer | undefined;
   private readonly tasks = new Map<number, PartitionTask>();
   private readonly claiming = new Map<number, Promise<PartitionTask | undefined>>();
-  private readonly delivering = new Set<number>();
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointRunning: Promise<void> | undefined;
   private running = false;
@@ -56,7 +56,10 @@ export class Processor {
     });
     this.store = new CheckpointStore(config.databaseUrl);
     this.crash = new CrashPoints(config.crashAt);
+    this.delivery = new OutboxDelivery({ crash: this.crash, log: this.log, isRunning: () => this.running });
   }
+
+  private readonly delivery: OutboxDelivery;
 
   private readonly metrics: ProcessorMetrics | undefined;
   private readonly crash: CrashPoints;
@@ -158,12 +161,18 @@ export class Processor {
     for (let attempt = 0; this.running && !this.stopping; attempt++) {
       const sink = new KafkaOutboxSink(this.kafka, this.admin!, this.config.topics, ref, this.config.transactionTimeoutMs, this.crash);
       try {
-        const claimed = await this.store.claim(ref);
+        const claimed = await this.store.claim(ref, await this.clusterId());
+        if (claimed.clusterChanged) this.log(`partition ${partition}: the Kafka cluster changed since the checkpoint; reading from its start`);
         const deliveredSeq = await sink.init();
-        const low = await this.lowWatermark(partition);
+        const { low, high } = await this.logBounds(partition);
         let start = claimed.nextOffset < 0 ? low : claimed.nextOffset;
         if (start < low) {
           this.log(`partition ${partition}: offsets ${start}..${low - 1} were removed by retention before processing`);
+          start = low;
+        }
+        if (start > high) {
+          // The log is shorter than what was processed: the topic was deleted and created again.
+          this.log(`partition ${partition}: checkpoint offset ${start} is past the log end ${high}; the topic was recreated, reading from its start`);
           start = low;
         }
         const task = new PartitionTask(ref, claimed, start, this.config.operator, this.clock(), sink);
@@ -186,9 +195,15 @@ export class Processor {
     return undefined;
   }
 
-  private async lowWatermark(partition: number): Promise<number> {
+  private async logBounds(partition: number): Promise<{ low: number; high: number }> {
     const offsets = await this.admin!.fetchTopicOffsets(this.config.topics.clicks);
-    return Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
+    const entry = offsets.find((o) => o.partition === partition);
+    return { low: Number(entry?.low ?? 0), high: Number(entry?.high ?? 0) };
+  }
+
+  /** Asked at every claim, not cached: a broker whose data was reset has a new cluster id. */
+  private async clusterId(): Promise<string> {
+    return (await this.admin!.describeCluster()).clusterId;
   }
 
   private release(partition: number, task: PartitionTask): void {
@@ -312,40 +327,7 @@ export class Processor {
   }
 
   private scheduleDelivery(task: PartitionTask): void {
-    const partition = task.ref.partition;
-    if (this.delivering.has(partition)) return;
-    this.delivering.add(partition);
-    void this.deliver(task).finally(() => {
-      this.delivering.delete(partition);
-      if (!task.revoked && task.undelivered.length > 0) this.scheduleDelivery(task);
-    });
-  }
-
-  /** Publishes committed outbox entries in order; on failure re-fences and resumes from Kafka's record of progress. */
-  private async deliver(task: PartitionTask): Promise<void> {
-    let attempt = 0;
-    while (!task.revoked && task.undelivered.length > 0 && this.running) {
-      const batch = task.undelivered.slice(0, 50);
-      try {
-        const delivered = await task.sink.deliver(batch);
-        this.crash.reach('after-delivery-commit');
-        task.deliveredSeq = delivered;
-        while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= delivered) task.undelivered.shift();
-        attempt = 0;
-      } catch (error) {
-        attempt += 1;
-        this.log(`partition ${task.ref.partition}: delivery failed (${(error as Error).message}); retrying`);
-        await sleep(Math.min(5000, 200 * 2 ** attempt));
-        if (task.revoked) return;
-        try {
-          const delivered = await task.sink.init();
-          task.deliveredSeq = delivered;
-          while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= delivered) task.undelivered.shift();
-        } catch (initError) {
-          this.log(`partition ${task.ref.partition}: producer re-init failed (${(initError as Error).message})`);
-        }
-      }
-    }
+    this.delivery.schedule(task);
   }
 
   private updateLagMetrics(now: number): void {

@@ -13,6 +13,8 @@ CREATE TABLE processor_partitions (
   epoch          bigint      NOT NULL DEFAULT 0,
   -- The next input offset to process; -1 until the first checkpoint.
   next_offset    bigint      NOT NULL DEFAULT -1,
+  -- The Kafka cluster the offset belongs to: a new cluster (a reset broker) starts over.
+  cluster_id     text,
   watermark      jsonb       NOT NULL DEFAULT '{}'::jsonb,
   -- Sequence number of the last outbox entry written for this partition.
   outbox_seq     bigint      NOT NULL DEFAULT 0,

@@ -1,0 +1,59 @@
+import type { CrashPoints } from './crash-points.js';
+import type { PartitionTask } from './partition-task.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Entries per Kafka transaction: many records per transaction amortise its ~fixed cost. */
+const ENTRIES_PER_TRANSACTION = 50;
+
+/**
+ * Publishes each partition's committed outbox entries to Kafka, in order, one delivery loop per
+ * partition at a time. On failure the producer is re-fenced and the loop resumes from the
+ * progress Kafka itself recorded, so an entry is published exactly once.
+ */
+export class OutboxDelivery {
+  private readonly active = new Set<number>();
+
+  constructor(
+    private readonly deps: { crash: CrashPoints; log: (message: string) => void; isRunning: () => boolean },
+  ) {}
+
+  schedule(task: PartitionTask): void {
+    const partition = task.ref.partition;
+    if (this.active.has(partition)) return;
+    this.active.add(partition);
+    void this.deliver(task).finally(() => {
+      this.active.delete(partition);
+      if (!task.revoked && task.undelivered.length > 0 && this.deps.isRunning()) this.schedule(task);
+    });
+  }
+
+  private async deliver(task: PartitionTask): Promise<void> {
+    let attempt = 0;
+    while (!task.revoked && task.undelivered.length > 0 && this.deps.isRunning()) {
+      const batch = task.undelivered.slice(0, ENTRIES_PER_TRANSACTION);
+      try {
+        const delivered = await task.sink.deliver(batch);
+        this.deps.crash.reach('after-delivery-commit');
+        this.markDelivered(task, delivered);
+        attempt = 0;
+      } catch (error) {
+        attempt += 1;
+        this.deps.log(`partition ${task.ref.partition}: delivery failed (${(error as Error).message}); retrying`);
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+        if (task.revoked) return;
+        try {
+          this.markDelivered(task, await task.sink.init());
+        } catch (initError) {
+          this.deps.log(`partition ${task.ref.partition}: producer re-init failed (${(initError as Error).message})`);
+        }
+      }
+    }
+  }
+
+  /** Kafka holds everything up to `seq`; the next checkpoint trims it from PostgreSQL. */
+  private markDelivered(task: PartitionTask, seq: number): void {
+    task.deliveredSeq = seq;
+    while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= seq) task.undelivered.shift();
+  }
+}
