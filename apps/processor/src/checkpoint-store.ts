@@ -195,13 +195,13 @@ export class CheckpointStore {
   }
 
   async readOutbox(ref: PartitionRef, afterSeq: number, limit = 100): Promise<OutboxEntry[]> {
-    const rows = await this.pool.query<{ seq: string; records: OutboxRecord[] }>(
+    const rows = await this.pool.query<{ seq: string; records: string }>(
       `SELECT seq, records FROM processor_outbox
         WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND seq > $4
         ORDER BY seq LIMIT $5`,
       [...refParams(ref), afterSeq, limit],
     );
-    return rows.rows.map((r) => ({ seq: Number(r.seq), records: r.records }));
+    return rows.rows.map((r) => ({ seq: Number(r.seq), records: JSON.parse(r.records) as OutboxRecord[] }));
   }
 
   async ping(): Promise<void> {

@@ -12,18 +12,21 @@ const ENTRIES_PER_TRANSACTION = 50;
  * progress Kafka itself recorded, so an entry is published exactly once.
  */
 export class OutboxDelivery {
-  private readonly active = new Set<number>();
+  /**
+   * Keyed by task, not partition: after a re-claim the new task must get its own loop even while
+   * the released task's loop is still backing off.
+   */
+  private readonly active = new Set<PartitionTask>();
 
   constructor(
     private readonly deps: { crash: CrashPoints; log: (message: string) => void; isRunning: () => boolean },
   ) {}
 
   schedule(task: PartitionTask): void {
-    const partition = task.ref.partition;
-    if (this.active.has(partition)) return;
-    this.active.add(partition);
+    if (this.active.has(task)) return;
+    this.active.add(task);
     void this.deliver(task).finally(() => {
-      this.active.delete(partition);
+      this.active.delete(task);
       if (!task.revoked && task.undelivered.length > 0 && this.deps.isRunning()) this.schedule(task);
     });
   }

@@ -17,6 +17,9 @@ export interface ProcessorDeps {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Windows that became due within this age count as live and are committed at once. */
+const LIVE_WINDOW_AGE_MS = 30_000;
+
 /**
  * Wires the pure window operators to Kafka and PostgreSQL: consumes `website-clicks` in a
  * consumer group, keeps one PartitionTask per owned partition, commits checkpoints to
@@ -31,6 +34,7 @@ export class Processor {
   private readonly claiming = new Map<number, Promise<PartitionTask | undefined>>();
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointRunning: Promise<void> | undefined;
+  private checkpointRequested = false;
   private running = false;
   /** Set by stop(): no new claims or recoveries start. */
   private stopping = false;
@@ -243,18 +247,36 @@ export class Processor {
       }
     }
     if (counted > 0) await heartbeat();
+    // Live traffic: a window just became due, so commit it now rather than at the next interval.
+    // During a catch-up the due windows are old and regular, larger checkpoints are cheaper.
+    const due = task.operator.dueWindowEnd;
+    if (due !== undefined && now - due < LIVE_WINDOW_AGE_MS) this.requestCheckpoint();
+  }
+
+  /** Runs a checkpoint as soon as the one in flight (if any) is done. */
+  private requestCheckpoint(): void {
+    if (this.checkpointRequested || this.stopping) return;
+    this.checkpointRequested = true;
+    if (!this.checkpointRunning) {
+      clearTimeout(this.checkpointTimer);
+      this.runCheckpoint();
+    }
   }
 
   private scheduleCheckpoint(): void {
-    if (!this.running) return;
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointRunning = this.checkpointAll()
-        .catch((error: Error) => this.log(`checkpoint failed: ${error.message}`))
-        .finally(() => {
-          this.checkpointRunning = undefined;
-          this.scheduleCheckpoint();
-        });
-    }, this.config.checkpointIntervalMs);
+    if (!this.running || this.stopping) return;
+    const delay = this.checkpointRequested ? 0 : this.config.checkpointIntervalMs;
+    this.checkpointTimer = setTimeout(() => this.runCheckpoint(), delay);
+  }
+
+  private runCheckpoint(): void {
+    this.checkpointRequested = false;
+    this.checkpointRunning = this.checkpointAll()
+      .catch((error: Error) => this.log(`checkpoint failed: ${error.message}`))
+      .finally(() => {
+        this.checkpointRunning = undefined;
+        this.scheduleCheckpoint();
+      });
   }
 
   /** One checkpoint of every owned partition. */

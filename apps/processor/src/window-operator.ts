@@ -89,6 +89,14 @@ export class WindowOperator {
     return this.watermark.value;
   }
 
+  /** End of the earliest window the watermark has passed but that has not fired yet, if any. */
+  get dueWindowEnd(): number | undefined {
+    return this.earliestUnfiredEnd <= this.watermark.value ? this.earliestUnfiredEnd : undefined;
+  }
+
+  /** End of the earliest bucket not fired yet (Infinity when none): kept so the check is O(1). */
+  private earliestUnfiredEnd = Number.POSITIVE_INFINITY;
+
   get windowCount(): number {
     return this.openWindowCount;
   }
@@ -131,6 +139,10 @@ export class WindowOperator {
         bucket.fired = true;
         for (const aggregate of bucket.windows.values()) this.pendingEmit.add(aggregate);
       }
+    }
+    this.earliestUnfiredEnd = Number.POSITIVE_INFINITY;
+    for (const bucket of this.buckets.values()) {
+      if (!bucket.fired && bucket.end < this.earliestUnfiredEnd) this.earliestUnfiredEnd = bucket.end;
     }
     for (const aggregate of this.pendingEmit) {
       aggregate.revision += 1;
@@ -177,6 +189,7 @@ export class WindowOperator {
       const end = start + this.config.windowSizeMs;
       bucket = { start, end, fired: end <= this.watermark.value, windows: new Map() };
       this.buckets.set(start, bucket);
+      if (!bucket.fired && end < this.earliestUnfiredEnd) this.earliestUnfiredEnd = end;
     }
     return bucket;
   }

@@ -96,6 +96,16 @@ describe('window operator', () => {
     assert.deepEqual(op.onTimer(T0 + 700).results, [], 'a window fires once');
   });
 
+  test('reports a due window from the moment the watermark passes its end until it fires', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100), T0);
+    assert.equal(op.dueWindowEnd, undefined);
+    op.process(event(T0 + 7000, { userId: 'x' }), T0);
+    assert.equal(op.dueWindowEnd, T0 + 5000);
+    op.onTimer(T0);
+    assert.equal(op.dueWindowEnd, undefined);
+  });
+
   test('keys windows by site and user', () => {
     const op = new WindowOperator(config, T0);
     op.process(event(T0, { siteId: 'a', userId: 'u' }), T0);
