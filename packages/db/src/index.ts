@@ -1,2 +1,3 @@
 export { migrate } from './migrate.js';
 export { ensureDatabase, databaseName, redact } from './database.js';
+export { toWindowResult, type UserMetricsRow } from './user-metrics-row.js';

@@ -4,3 +4,4 @@ export * from './topics.js';
 export * from './window.js';
 export * from './window-result.js';
 export * from './kafka-log.js';
+export * from './query-api.js';

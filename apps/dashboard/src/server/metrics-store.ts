@@ -10,22 +10,9 @@ import { WINDOW_MS } from './time-range.js';
 
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-export interface TimelinePoint {
-  windowStart: string;
-  activeUsers: number;
-  events: number;
-  pageViews: number;
-  clicks: number;
-  engagedMs: number;
-}
-
-export interface TopUser {
-  userId: string;
-  events: number;
-  clicks: number;
-  engagedMs: number;
-  windows: number;
-}
+import type { TimelinePoint, TopUser } from '@clickstream/shared';
+import { toWindowResult, type UserMetricsRow as ResultRow } from '@clickstream/db';
+export type { TimelinePoint, TopUser };
 
 export const TOP_USER_ORDER = Object.freeze({ events: 'events', clicks: 'clicks', engagedMs: 'engaged_ms' } as const);
 export type TopUserOrder = keyof typeof TOP_USER_ORDER;
@@ -33,37 +20,7 @@ export type TopUserOrder = keyof typeof TOP_USER_ORDER;
 const RESULT_COLUMNS = `site_id, user_id, window_start, window_end, events, page_views, clicks, custom_events,
        unique_pages, engaged_ms, sessions, revision`;
 
-interface ResultRow {
-  site_id: string;
-  user_id: string;
-  window_start: Date;
-  window_end: Date;
-  events: number;
-  page_views: number;
-  clicks: number;
-  custom_events: number;
-  unique_pages: number;
-  engaged_ms: number;
-  sessions: number;
-  revision: number;
-}
-
-export function toWindowResult(r: ResultRow): WindowResult {
-  return {
-    siteId: r.site_id,
-    userId: r.user_id,
-    windowStart: r.window_start.toISOString(),
-    windowEnd: r.window_end.toISOString(),
-    events: r.events,
-    pageViews: r.page_views,
-    clicks: r.clicks,
-    customEvents: r.custom_events,
-    uniquePages: r.unique_pages,
-    engagedMs: r.engaged_ms,
-    sessions: r.sessions,
-    revision: r.revision,
-  };
-}
+export { toWindowResult };
 
 export async function userWindows(
   db: Queryable,

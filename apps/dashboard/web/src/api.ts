@@ -2,15 +2,9 @@
 import type { WindowResult } from '@clickstream/shared';
 import type { TimelineWindow } from './timeline.js';
 
-export type TopUsersBy = 'events' | 'clicks' | 'engagedMs';
+import type { TopUser, TopUsersBy } from '@clickstream/shared';
 
-export interface TopUser {
-  userId: string;
-  events: number;
-  clicks: number;
-  engagedMs: number;
-  windows: number;
-}
+export type { TopUser, TopUsersBy };
 
 export interface PublicConfig {
   collectorUrl: string;

@@ -2,14 +2,10 @@
  * Pure chart data: the API's per-window timeline, bucketed for longer ranges and with empty
  * buckets filled, so a quiet minute shows as zero rather than as a line drawn across it.
  */
-export interface TimelineWindow {
-  windowStart: string;
-  activeUsers: number;
-  events: number;
-  pageViews: number;
-  clicks: number;
-  engagedMs: number;
-}
+import type { TimelinePoint } from '@clickstream/shared';
+
+/** One 5-second point of GET /api/v1/metrics/timeline. */
+export type TimelineWindow = TimelinePoint;
 
 export interface ChartPoint {
   t: number;

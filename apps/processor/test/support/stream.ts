@@ -1,5 +1,6 @@
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import pg from 'pg';
+import { toWindowResult } from '@clickstream/db';
 import type { EnrichedEvent, WindowResult } from '@clickstream/shared';
 import { referenceKey, type ReferenceEvent, type ReferenceOutput } from './reference.js';
 
@@ -180,20 +181,7 @@ export async function readUserMetrics(databaseUrl: string): Promise<Map<string, 
     const { rows } = await client.query(`SELECT * FROM user_metrics WHERE site_id <> 'sentinel'`);
     const out = new Map<string, WindowResult>();
     for (const r of rows) {
-      const result: WindowResult = {
-        siteId: r.site_id,
-        userId: r.user_id,
-        windowStart: r.window_start.toISOString(),
-        windowEnd: r.window_end.toISOString(),
-        events: r.events,
-        pageViews: r.page_views,
-        clicks: r.clicks,
-        customEvents: r.custom_events,
-        uniquePages: r.unique_pages,
-        engagedMs: r.engaged_ms,
-        sessions: r.sessions,
-        revision: r.revision,
-      };
+      const result = toWindowResult(r);
       out.set(referenceKey(result.siteId, result.userId, result.windowStart), result);
     }
     return out;
