@@ -17,6 +17,9 @@ let stopping = false;
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // Leaving without the final checkpoint is safe (the next owner resumes from the last one), so
+  // a drain that cannot finish is cut short rather than left hanging.
+  setTimeout(() => process.exit(1), 30_000).unref();
   await processor.stop();
   server.close();
   process.exit(0);

@@ -52,9 +52,14 @@ if (config.apiTokenGenerated) {
 }
 
 let stopping = false;
+const SHUTDOWN_DEADLINE_MS = 5000;
+
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // A browser that never answers the WebSocket close handshake must not keep us alive: the
+  // drain is bounded, then the process exits anyway (nothing here holds unsaved state).
+  setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
   await app.close();
   await consumer.stop();
   await folder.stop();
