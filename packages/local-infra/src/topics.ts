@@ -1,5 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_PARTITIONS, type TopicNames } from '@clickstream/shared';
+import { waitFor } from './ports.js';
 
 /**
  * Creates the platform's topics when missing. Created up front, waiting for leaders, because
@@ -26,6 +27,14 @@ export async function ensureTopics(
           configEntries: [{ name: 'min.insync.replicas', value: '1' }],
         })),
       });
+      // Leaders being elected is not enough: until each partition's log is loaded, the broker
+      // answers UNKNOWN_TOPIC_OR_PARTITION to produce and list-offsets requests. Wait for that too.
+      for (const topic of wanted) {
+        await waitFor(`partitions of ${topic} to be served`, async () => {
+          const offsets = await admin.fetchTopicOffsets(topic);
+          return offsets.length === partitions;
+        }, { timeoutMs: 30_000, intervalMs: 100 });
+      }
     }
     return wanted;
   } finally {
