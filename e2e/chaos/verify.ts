@@ -6,7 +6,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { EnrichedEvent, TopicNames, WindowResult } from '@clickstream/shared';
 import { referenceKey, referenceWindows, type ReferenceOutput } from '../../apps/processor/test/support/reference.js';
-import { compareWithReference, readTopicLog, readUserMetrics, toReferenceEvents } from '../../apps/processor/test/support/stream.js';
+import { compareWithReference, readTopicLog, readUserMetrics, sentinelEvent, toReferenceEvents } from '../../apps/processor/test/support/stream.js';
 
 export const OPERATOR = { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000 };
 
@@ -35,21 +35,7 @@ export async function produceSentinels(brokers: string[], topic: string, eventTi
       topic,
       acks: -1,
       messages: Array.from({ length: partitions }, (_, partition) => {
-        const sentinel: EnrichedEvent = {
-          id: `sentinel-${partition}-${eventTime}`,
-          type: 'page_view',
-          siteId: 'sentinel',
-          userId: `sentinel-${partition}`,
-          sessionId: 'sentinel',
-          ts: eventTime,
-          url: 'https://sentinel.example/',
-          receivedAt: eventTime,
-          eventTime,
-          browser: 'none',
-          os: 'none',
-          deviceType: 'other',
-          isBot: true,
-        };
+        const sentinel = sentinelEvent(partition, eventTime);
         return { partition, key: sentinel.userId, value: JSON.stringify(sentinel) };
       }),
     });

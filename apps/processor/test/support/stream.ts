@@ -78,6 +78,28 @@ export function generateStream(options: StreamOptions): EnrichedEvent[] {
 }
 
 /**
+ * One event per partition far ahead in event time: it pushes that partition's watermark past
+ * every real window, so all of them close without depending on the wall clock.
+ */
+export function sentinelEvent(partition: number, eventTime: number): EnrichedEvent {
+  return {
+    id: `sentinel-${partition}-${eventTime}`,
+    type: 'page_view',
+    siteId: 'sentinel',
+    userId: `sentinel-${partition}`,
+    sessionId: 'sentinel',
+    ts: eventTime,
+    url: 'https://sentinel.example/',
+    receivedAt: eventTime,
+    eventTime,
+    browser: 'none',
+    os: 'none',
+    deviceType: 'other',
+    isBot: true,
+  };
+}
+
+/**
  * Produces the events keyed by user, as the collector does, then one sentinel per partition far
  * ahead in event time, which pushes every partition's watermark past all real windows.
  */
@@ -104,22 +126,7 @@ export async function produceStream(
     if (!sentinels) return;
     const last = events.reduce((max, e) => Math.max(max, e.eventTime), 0);
     const sentinelMessages = Array.from({ length: partitions }, (_, partition) => {
-      const eventTime = last + 600_000;
-      const sentinel: EnrichedEvent = {
-        id: `sentinel-${partition}-${last}`,
-        type: 'page_view',
-        siteId: 'sentinel',
-        userId: `sentinel-${partition}`,
-        sessionId: 'sentinel',
-        ts: eventTime,
-        url: 'https://sentinel.example/',
-        receivedAt: eventTime,
-        eventTime,
-        browser: 'none',
-        os: 'none',
-        deviceType: 'other',
-        isBot: true,
-      };
+      const sentinel = sentinelEvent(partition, last + 600_000);
       return { partition, key: sentinel.userId, value: JSON.stringify(sentinel) };
     });
     await producer.send({ topic, acks: -1, messages: sentinelMessages });
