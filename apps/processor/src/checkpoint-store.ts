@@ -3,7 +3,7 @@ import type { WindowResult } from '@clickstream/shared';
 import type { OperatorDelta, OperatorSnapshot } from './window-operator.js';
 import type { WindowSnapshot } from './window-state.js';
 import type { WatermarkSnapshot } from './watermark.js';
-import { upsertWindowResults } from './sinks/postgres-sink.js';
+import { upsertWindowResults } from '@clickstream/db';
 import { FencedError } from './errors.js';
 
 export interface PartitionRef {

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import pg from 'pg';
 import { createTestDatabase, testScope, waitFor } from '@clickstream/local-infra/testing';
+import { upsertWindowResults } from '@clickstream/db';
 import type { WindowResult } from '@clickstream/shared';
 import { deleteUser, timeline } from '../../src/server/metrics-store.js';
 import { RollupFolder, foldDeltas } from '../../src/server/timeline-rollup.js';
@@ -24,25 +25,9 @@ before(async () => {
   scope.after(() => pool.end());
 });
 
-/** The processor's upsert (apps/processor/src/sinks/postgres-sink.ts): only a higher revision replaces a row. */
+/** The processor's own upsert: only a higher revision replaces a row. */
 async function upsert(results: WindowResult[]): Promise<void> {
-  await pool.query(
-    `INSERT INTO user_metrics (site_id, user_id, window_start, window_end, events, page_views, clicks,
-                               custom_events, unique_pages, engaged_ms, sessions, revision)
-     SELECT r."siteId", r."userId", r."windowStart", r."windowEnd", r.events, r."pageViews", r.clicks,
-            r."customEvents", r."uniquePages", r."engagedMs", r.sessions, r.revision
-       FROM jsonb_to_recordset($1::jsonb) AS r(
-              "siteId" text, "userId" text, "windowStart" timestamptz, "windowEnd" timestamptz,
-              events int, "pageViews" int, clicks int, "customEvents" int, "uniquePages" int,
-              "engagedMs" int, sessions int, revision int)
-     ON CONFLICT (site_id, user_id, window_start) DO UPDATE SET
-       window_end = EXCLUDED.window_end, events = EXCLUDED.events, page_views = EXCLUDED.page_views,
-       clicks = EXCLUDED.clicks, custom_events = EXCLUDED.custom_events, unique_pages = EXCLUDED.unique_pages,
-       engaged_ms = EXCLUDED.engaged_ms, sessions = EXCLUDED.sessions, revision = EXCLUDED.revision,
-       updated_at = now()
-     WHERE user_metrics.revision < EXCLUDED.revision`,
-    [JSON.stringify(results)],
-  );
+  await upsertWindowResults(pool, results);
 }
 
 async function truth(siteId: string): Promise<Array<Record<string, number>>> {
