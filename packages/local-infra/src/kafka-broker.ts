@@ -100,6 +100,18 @@ function javaClasspath(libs: string): string {
 }
 
 /**
+ * A Kafka Uuid: 16 random bytes in URL-safe base64 without padding. Like Kafka's own
+ * Uuid.randomUuid, never one starting with '-', which command-line parsers take for an option
+ * (1 draw in 64 did, and failed the storage format).
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/**
  * A single-node KRaft broker (broker and controller in one JVM) run from Apache's jars.
  * The same folder can be stopped and started again: data survives, as for a real restart.
  */
@@ -190,12 +202,11 @@ export class KafkaBroker {
 
   private format(libs: string, configFile: string): void {
     if (existsSync(join(this.dataDir, 'kraft-logs', 'meta.properties'))) return;
-    // A Kafka Uuid is 16 random bytes in URL-safe base64 without padding.
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     const result = spawnSync(
       'java',
       ['-cp', javaClasspath(libs), `-Dlog4j.configuration=file:${log4jFile}`, `-Dkafka.logs.dir=${this.dataDir}`,
-        'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile, '-g'],
+        'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', configFile, '-g'],
       { encoding: 'utf8' },
     );
     if (result.status !== 0) {
