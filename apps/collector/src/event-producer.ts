@@ -7,7 +7,7 @@ import type { CollectorMetrics } from './metrics.js';
 import { ProduceBatcher, type BatchItem } from './produce-batcher.js';
 
 // Not named exports of kafkajs' CommonJS build, as far as Node's ESM loader can see.
-const { CompressionCodecs, CompressionTypes } = kafkajs;
+const { CompressionCodecs, CompressionTypes, Partitioners } = kafkajs;
 const unzipAsync = promisify(unzip);
 
 // kafkajs gzips at zlib's default level 6 on the thread pool. For the small batches of a
@@ -92,7 +92,8 @@ export class EventProducer {
   /** Connects the pool once; throws when Kafka cannot be reached. */
   async connect(): Promise<void> {
     const pool = Array.from({ length: this.concurrency }, () =>
-      this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+      // The Java client's partitioner, named so kafkajs does not warn about its changed default.
+      this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner }),
     );
     const connected = await Promise.allSettled(pool.map((p) => p.connect()));
     const failed = connected.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,10 +1,16 @@
 import type { CrashPoints } from './crash-points.js';
 import type { PartitionTask } from './partition-task.js';
+import type { OutboxEntry } from './checkpoint-store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Entries per Kafka transaction: many records per transaction amortise its ~fixed cost. */
+/**
+ * Entries per Kafka transaction: many records per transaction amortise its ~fixed cost, but a
+ * transaction must also finish well within TRANSACTION_TIMEOUT_MS, or the broker aborts it and
+ * fences the producer - so catch-up entries, which hold thousands of records, go fewer at a time.
+ */
 const ENTRIES_PER_TRANSACTION = 50;
+const RECORDS_PER_TRANSACTION = 50_000;
 
 /**
  * Publishes each partition's committed outbox entries to Kafka, in order, one delivery loop per
@@ -34,7 +40,7 @@ export class OutboxDelivery {
   private async deliver(task: PartitionTask): Promise<void> {
     let attempt = 0;
     while (!task.revoked && task.undelivered.length > 0 && this.deps.isRunning()) {
-      const batch = task.undelivered.slice(0, ENTRIES_PER_TRANSACTION);
+      const batch = nextTransaction(task.undelivered);
       try {
         const delivered = await task.sink.deliver(batch);
         this.deps.crash.reach('after-delivery-commit');
@@ -59,4 +65,16 @@ export class OutboxDelivery {
     task.deliveredSeq = seq;
     while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= seq) task.undelivered.shift();
   }
+}
+
+/** The oldest entries, up to the per-transaction limits; always at least one. */
+function nextTransaction(undelivered: readonly OutboxEntry[]): OutboxEntry[] {
+  let records = 0;
+  let count = 0;
+  while (count < undelivered.length && count < ENTRIES_PER_TRANSACTION) {
+    records += undelivered[count]!.records.length;
+    if (count > 0 && records > RECORDS_PER_TRANSACTION) break;
+    count += 1;
+  }
+  return undelivered.slice(0, count);
 }

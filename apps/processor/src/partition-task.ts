@@ -8,6 +8,12 @@ import type { ClaimedPartition } from './checkpoint-store.js';
 const SNAPSHOT_MIN_LOG_BYTES = 4 * 1024 * 1024;
 const SNAPSHOT_LOG_RATIO = 4;
 
+/**
+ * Records per outbox entry. Delivery takes whole entries, and one Kafka transaction must finish
+ * well within TRANSACTION_TIMEOUT_MS, so a catch-up checkpoint's output is split across entries.
+ */
+export const MAX_RECORDS_PER_OUTBOX_ENTRY = 20_000;
+
 export type InputOutcome = ProcessOutcome | 'undecodable' | 'replayed';
 
 /**
@@ -82,10 +88,10 @@ export class PartitionTask {
     for (const late of fired.late) records.push({ t: 'late', k: late.event.userId, v: JSON.stringify({ ...late.event, reason: late.reason }) });
     records.push(...this.undecodable);
     this.undecodable = [];
-    let outbox: OutboxEntry | undefined;
-    if (records.length > 0) {
+    const outbox: OutboxEntry[] = [];
+    for (let from = 0; from < records.length; from += MAX_RECORDS_PER_OUTBOX_ENTRY) {
       this.outboxSeq += 1;
-      outbox = { seq: this.outboxSeq, records };
+      outbox.push({ seq: this.outboxSeq, records: records.slice(from, from + MAX_RECORDS_PER_OUTBOX_ENTRY) });
     }
     return {
       ref: this.ref,

@@ -226,11 +226,15 @@ export class Processor {
     const partition = batch.partition;
     let task = this.tasks.get(partition);
     if (!task) task = await this.claiming.get(partition);
-    if (!task || task.revoked) return;
+    // The loop below never yields, so nothing can revoke the task, seek or stop the consumer
+    // while it runs: one check before it covers the whole batch.
+    if (!task || task.revoked || this.tasks.get(partition) !== task || !isRunning() || isStale()) return;
     const now = this.clock();
     let counted = 0;
+    // Resolved once per batch: kafkajs does Long arithmetic on every resolveOffset call.
+    let lastApplied: string | undefined;
+    const outcomes = new Map<string, number>();
     for (const message of batch.messages) {
-      if (!isRunning() || isStale() || task.revoked || this.tasks.get(partition) !== task) break;
       const offset = Number(message.offset);
       const outcome = task.apply(offset, message.value, now);
       this.crash.reach('mid-batch');
@@ -240,12 +244,14 @@ export class Processor {
         this.consumer?.seek({ topic: batch.topic, partition, offset: String(task.nextOffset) });
         break;
       }
-      resolveOffset(message.offset);
+      lastApplied = message.offset;
       if (outcome !== 'replayed') {
         counted += 1;
-        this.metrics?.eventsIn.inc({ outcome });
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }
     }
+    if (lastApplied !== undefined) resolveOffset(lastApplied);
+    for (const [outcome, count] of outcomes) this.metrics?.eventsIn.inc({ outcome }, count);
     if (counted > 0) await heartbeat();
     // Live traffic: a window just became due, so commit it now rather than at the next interval.
     // During a catch-up the due windows are old and regular, larger checkpoints are cheaper.
@@ -294,8 +300,8 @@ export class Processor {
           await this.store.commit(checkpoint);
           this.crash.reach('after-checkpoint-commit');
           task.committedOffset = checkpoint.nextOffset;
-          if (checkpoint.outbox) {
-            task.undelivered.push(checkpoint.outbox);
+          if (checkpoint.outbox.length > 0) {
+            task.undelivered.push(...checkpoint.outbox);
             this.metrics?.windowsEmitted.inc(checkpoint.results.length);
             this.scheduleDelivery(task);
           }

@@ -1,5 +1,5 @@
 import { WINDOW_SIZE_MS, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
-import { assignWindow } from './window-assigner.js';
+import { windowStartOf } from './window-assigner.js';
 import { Watermark, type WatermarkSnapshot } from './watermark.js';
 import { WindowAggregate, type WindowSnapshot } from './window-state.js';
 
@@ -47,10 +47,23 @@ interface Bucket {
   start: number;
   end: number;
   fired: boolean;
-  windows: Map<string, WindowAggregate>;
+  /** By site, then user: nested maps spare a key string per event. */
+  bySite: Map<string, Map<string, WindowAggregate>>;
+  size: number;
 }
 
-const keyOf = (siteId: string, userId: string) => `${siteId}\u0000${userId}`;
+function* aggregatesOf(bucket: Bucket): Generator<WindowAggregate> {
+  for (const users of bucket.bySite.values()) yield* users.values();
+}
+
+function usersOf(bucket: Bucket, siteId: string): Map<string, WindowAggregate> {
+  let users = bucket.bySite.get(siteId);
+  if (!users) {
+    users = new Map();
+    bucket.bySite.set(siteId, users);
+  }
+  return users;
+}
 
 /**
  * Per-user tumbling event-time windows of one input partition, as a pure, clock-injected state
@@ -79,7 +92,8 @@ export class WindowOperator {
     for (const snapshot of restored?.windows ?? []) {
       const bucket = this.bucketFor(snapshot.start);
       const aggregate = new WindowAggregate(snapshot.siteId, snapshot.userId, bucket.start, bucket.end, snapshot);
-      bucket.windows.set(keyOf(snapshot.siteId, snapshot.userId), aggregate);
+      usersOf(bucket, snapshot.siteId).set(snapshot.userId, aggregate);
+      bucket.size += 1;
       this.openWindowCount += 1;
     }
     for (const bucket of this.buckets.values()) bucket.fired = bucket.end <= this.watermark.value;
@@ -102,7 +116,8 @@ export class WindowOperator {
   }
 
   process(event: EnrichedEvent, now: number): ProcessOutcome {
-    const { start, end } = assignWindow(event.eventTime, this.config.windowSizeMs);
+    const start = windowStartOf(event.eventTime, this.config.windowSizeMs);
+    const end = start + this.config.windowSizeMs;
     const watermarkBefore = this.watermark.value;
     if (end + this.config.allowedLatenessMs <= watermarkBefore) {
       this.pendingLate.push({ event, reason: `window ${new Date(start).toISOString()} closed past allowed lateness` });
@@ -110,11 +125,12 @@ export class WindowOperator {
       return 'too-late';
     }
     const bucket = this.bucketFor(start);
-    const key = keyOf(event.siteId, event.userId);
-    let aggregate = bucket.windows.get(key);
+    const users = usersOf(bucket, event.siteId);
+    let aggregate = users.get(event.userId);
     if (!aggregate) {
       aggregate = new WindowAggregate(event.siteId, event.userId, bucket.start, bucket.end);
-      bucket.windows.set(key, aggregate);
+      users.set(event.userId, aggregate);
+      bucket.size += 1;
       this.openWindowCount += 1;
     }
     this.watermark.observe(event.eventTime, now);
@@ -137,7 +153,7 @@ export class WindowOperator {
       if (bucket.end > watermark) break;
       if (!bucket.fired) {
         bucket.fired = true;
-        for (const aggregate of bucket.windows.values()) this.pendingEmit.add(aggregate);
+        for (const aggregate of aggregatesOf(bucket)) this.pendingEmit.add(aggregate);
       }
     }
     this.earliestUnfiredEnd = Number.POSITIVE_INFINITY;
@@ -153,11 +169,12 @@ export class WindowOperator {
     for (const start of starts) {
       const bucket = this.buckets.get(start)!;
       if (bucket.end + this.config.allowedLatenessMs > watermark) break;
-      for (const aggregate of bucket.windows.values()) {
+      for (const aggregate of aggregatesOf(bucket)) {
         this.changed.delete(aggregate);
-        this.removed.push({ siteId: aggregate.siteId, userId: aggregate.userId, start: aggregate.start });
+        // A window opened and expired between two checkpoints never reached the state log.
+        if (aggregate.persisted) this.removed.push({ siteId: aggregate.siteId, userId: aggregate.userId, start: aggregate.start });
       }
-      this.openWindowCount -= bucket.windows.size;
+      this.openWindowCount -= bucket.size;
       this.buckets.delete(start);
     }
     const late = this.pendingLate;
@@ -169,9 +186,13 @@ export class WindowOperator {
   takeDelta(): OperatorDelta {
     const delta: OperatorDelta = {
       watermark: this.watermark.snapshot(),
-      upserts: [...this.changed].map((a) => a.snapshot()),
+      upserts: [],
       removals: this.removed,
     };
+    for (const aggregate of this.changed) {
+      delta.upserts.push(aggregate.snapshot());
+      aggregate.persisted = true;
+    }
     this.changed.clear();
     this.removed = [];
     return delta;
@@ -179,7 +200,7 @@ export class WindowOperator {
 
   snapshot(): OperatorSnapshot {
     const windows: WindowSnapshot[] = [];
-    for (const bucket of this.buckets.values()) for (const a of bucket.windows.values()) windows.push(a.snapshot());
+    for (const bucket of this.buckets.values()) for (const a of aggregatesOf(bucket)) windows.push(a.snapshot());
     return { watermark: this.watermark.snapshot(), windows };
   }
 
@@ -187,7 +208,7 @@ export class WindowOperator {
     let bucket = this.buckets.get(start);
     if (!bucket) {
       const end = start + this.config.windowSizeMs;
-      bucket = { start, end, fired: end <= this.watermark.value, windows: new Map() };
+      bucket = { start, end, fired: end <= this.watermark.value, bySite: new Map(), size: 0 };
       this.buckets.set(start, bucket);
       if (!bucket.fired && end < this.earliestUnfiredEnd) this.earliestUnfiredEnd = end;
     }

@@ -5,15 +5,17 @@ import { MAX_ENGAGED_MS_PER_WINDOW, type EnrichedEvent, type WindowResult } from
  * duplicates and late corrections: event ids, URL paths and session ids.
  */
 export class WindowAggregate {
-  readonly eventIds: Set<string>;
-  readonly paths: Set<string>;
-  readonly sessions: Set<string>;
+  readonly eventIds: DistinctStrings;
+  readonly paths: DistinctStrings;
+  readonly sessions: DistinctStrings;
   pageViews: number;
   clicks: number;
   customEvents: number;
   engagedMs: number;
   /** -1 until first emitted; then the revision last emitted. */
   revision: number;
+  /** In the state log: restored, or written by a checkpoint. Its removal then needs logging too. */
+  persisted: boolean;
 
   constructor(
     readonly siteId: string,
@@ -22,9 +24,10 @@ export class WindowAggregate {
     readonly end: number,
     snapshot?: WindowSnapshot,
   ) {
-    this.eventIds = new Set(snapshot?.ids);
-    this.paths = new Set(snapshot?.paths);
-    this.sessions = new Set(snapshot?.sessions);
+    this.eventIds = new DistinctStrings(snapshot?.ids);
+    this.paths = new DistinctStrings(snapshot?.paths);
+    this.sessions = new DistinctStrings(snapshot?.sessions);
+    this.persisted = snapshot !== undefined;
     this.pageViews = snapshot?.pageViews ?? 0;
     this.clicks = snapshot?.clicks ?? 0;
     this.customEvents = snapshot?.customEvents ?? 0;
@@ -38,8 +41,7 @@ export class WindowAggregate {
 
   /** Adds an event; false when its id was already counted (a browser retry). */
   add(event: EnrichedEvent): boolean {
-    if (this.eventIds.has(event.id)) return false;
-    this.eventIds.add(event.id);
+    if (!this.eventIds.add(event.id)) return false;
     this.sessions.add(event.sessionId);
     this.paths.add(pathOf(event.url));
     switch (event.type) {
@@ -63,8 +65,8 @@ export class WindowAggregate {
     return {
       siteId: this.siteId,
       userId: this.userId,
-      windowStart: new Date(this.start).toISOString(),
-      windowEnd: new Date(this.end).toISOString(),
+      windowStart: isoOf(this.start),
+      windowEnd: isoOf(this.end),
       events: this.eventIds.size,
       pageViews: this.pageViews,
       clicks: this.clicks,
@@ -81,9 +83,9 @@ export class WindowAggregate {
       siteId: this.siteId,
       userId: this.userId,
       start: this.start,
-      ids: [...this.eventIds],
-      paths: [...this.paths],
-      sessions: [...this.sessions],
+      ids: this.eventIds.values(),
+      paths: this.paths.values(),
+      sessions: this.sessions.values(),
       pageViews: this.pageViews,
       clicks: this.clicks,
       customEvents: this.customEvents,
@@ -129,4 +131,63 @@ export function pathOf(url: string): string {
     }
   }
   return url.slice(pathStart, end);
+}
+
+/** Above this many members a DistinctStrings switches from a scanned array to a Set. */
+const SMALL_SET_LIMIT = 8;
+
+/**
+ * A set of strings that stays a plain array while small. Almost every window holds one to a few
+ * event ids, paths and sessions; three Sets per window made memory per open window about four
+ * times larger and dominated garbage collection during catch-up.
+ */
+export class DistinctStrings {
+  private members: string[] | Set<string>;
+
+  constructor(initial?: readonly string[]) {
+    this.members = [];
+    for (const value of initial ?? []) this.add(value);
+  }
+
+  /** Adds `value`; false when it was already there. */
+  add(value: string): boolean {
+    const members = this.members;
+    if (Array.isArray(members)) {
+      if (members.includes(value)) return false;
+      if (members.length < SMALL_SET_LIMIT) {
+        members.push(value);
+        return true;
+      }
+      this.members = new Set(members).add(value);
+      return true;
+    }
+    if (members.has(value)) return false;
+    members.add(value);
+    return true;
+  }
+
+  has(value: string): boolean {
+    return Array.isArray(this.members) ? this.members.includes(value) : this.members.has(value);
+  }
+
+  get size(): number {
+    return Array.isArray(this.members) ? this.members.length : this.members.size;
+  }
+
+  values(): string[] {
+    return Array.isArray(this.members) ? this.members.slice() : [...this.members];
+  }
+}
+
+/** Window bounds repeat for every user of a window: format each instant once. */
+const isoCache = new Map<number, string>();
+
+function isoOf(ms: number): string {
+  let iso = isoCache.get(ms);
+  if (iso === undefined) {
+    if (isoCache.size >= 4096) isoCache.clear();
+    iso = new Date(ms).toISOString();
+    isoCache.set(ms, iso);
+  }
+  return iso;
 }

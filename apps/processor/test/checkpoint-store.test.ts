@@ -14,7 +14,7 @@ const window = (userId: string, start: number) => ({
 
 function checkpoint(epoch: number, overrides: Partial<Checkpoint> = {}): Checkpoint {
   return {
-    ref, epoch, nextOffset: 100, results: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
+    ref, epoch, nextOffset: 100, results: [], outbox: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
     delta: { watermark, upserts: [], removals: [] },
     ...overrides,
   };
@@ -35,7 +35,7 @@ test('claims fence older owners, restore state, and start over on another Kafka 
       stateSeq: 1,
       state: { seq: 1, kind: 'delta', payload: JSON.stringify(delta) },
       outboxSeq: 1,
-      outbox: { seq: 1, records: [{ t: 'metrics', k: 'u1', v: '{}' }] },
+      outbox: [{ seq: 1, records: [{ t: 'metrics', k: 'u1', v: '{}' }] }],
     }),
   );
 

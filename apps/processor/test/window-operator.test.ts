@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EnrichedEvent } from '@clickstream/shared';
-import { assignWindow } from '../src/window-assigner.js';
+import { windowStartOf } from '../src/window-assigner.js';
 import { Watermark } from '../src/watermark.js';
 import { WindowOperator, type WindowOperatorConfig } from '../src/window-operator.js';
-import { pathOf } from '../src/window-state.js';
+import { DistinctStrings, pathOf } from '../src/window-state.js';
 import { replayStateLog } from '../src/checkpoint-store.js';
 
 const config: WindowOperatorConfig = { windowSizeMs: 5000, outOfOrdernessMs: 2000, allowedLatenessMs: 10_000, idleTimeoutMs: 1000 };
@@ -33,10 +33,10 @@ function event(eventTime: number, overrides: Partial<EnrichedEvent> = {}): Enric
 
 describe('window assigner', () => {
   test('maps times to epoch-aligned 5 s windows, end exclusive', () => {
-    assert.deepEqual(assignWindow(T0), { start: T0, end: T0 + 5000 });
-    assert.deepEqual(assignWindow(T0 + 4999), { start: T0, end: T0 + 5000 });
-    assert.deepEqual(assignWindow(T0 + 5000), { start: T0 + 5000, end: T0 + 10_000 });
-    assert.deepEqual(assignWindow(-1), { start: -5000, end: 0 });
+    assert.equal(windowStartOf(T0), T0);
+    assert.equal(windowStartOf(T0 + 4999), T0);
+    assert.equal(windowStartOf(T0 + 5000), T0 + 5000);
+    assert.equal(windowStartOf(-1), -5000);
   });
 });
 
@@ -181,15 +181,30 @@ describe('window operator', () => {
     assert.equal(results.length, 1);
   });
 
-  test('purges windows after allowed lateness', () => {
+  test('purges windows after allowed lateness, logging the removal of a checkpointed window', () => {
     const op = new WindowOperator(config, T0);
     op.process(event(T0 + 100), T0);
     assert.equal(op.windowCount, 1);
+    assert.equal(op.takeDelta().upserts.length, 1, 'the window reaches the state log');
     op.process(event(T0 + 20_000, { userId: 'x' }), T0);
     op.onTimer(T0);
     assert.equal(op.windowCount, 1, 'only the newer window remains');
     const delta = op.takeDelta();
     assert.deepEqual(delta.removals, [{ siteId: 'shop', userId: 'u1', start: T0 }]);
+  });
+
+  test('a window opened and purged between two checkpoints leaves nothing in the state log', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100), T0);
+    op.process(event(T0 + 20_000, { userId: 'x' }), T0);
+    const fired = op.onTimer(T0);
+    assert.equal(fired.results.length, 1, 'its result is still emitted');
+    const delta = op.takeDelta();
+    assert.deepEqual(delta.removals, []);
+    assert.deepEqual(
+      delta.upserts.map((w) => w.userId),
+      ['x'],
+    );
   });
 
   test('snapshot and restore mid-stream give the same output as an uninterrupted run', () => {
@@ -248,5 +263,19 @@ describe('window operator', () => {
     assert.deepEqual(sort(replayStateLog(log)), sort(op.snapshot().windows));
     const fromSnapshot = log.slice(log.findIndex((e) => e.kind === 'snapshot'));
     assert.deepEqual(sort(replayStateLog(fromSnapshot)), sort(op.snapshot().windows), 'entries before a snapshot are not needed');
+  });
+});
+
+describe('DistinctStrings', () => {
+  test('counts each value once, before and after it outgrows its array', () => {
+    const set = new DistinctStrings(['a', 'b', 'a']);
+    assert.equal(set.size, 2);
+    for (let i = 0; i < 20; i++) assert.equal(set.add(`v${i}`), true);
+    assert.equal(set.add('a'), false, 'a member from the array stage');
+    assert.equal(set.add('v3'), false);
+    assert.equal(set.size, 22);
+    assert.equal(set.has('v19'), true);
+    assert.equal(set.has('nope'), false);
+    assert.deepEqual(new DistinctStrings(set.values()).values().sort(), set.values().sort());
   });
 });

@@ -1,4 +1,4 @@
-import type { Admin, Kafka, Producer, TopicMessages } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { TopicNames } from '@clickstream/shared';
 import type { OutboxEntry, PartitionRef } from '../checkpoint-store.js';
 import type { CrashPoints } from '../crash-points.js';
@@ -44,6 +44,9 @@ export class KafkaOutboxSink {
       maxInFlightRequests: 1,
       transactionTimeout: this.transactionTimeoutMs,
       allowAutoTopicCreation: false,
+      // Results keyed by user land where the Java client would put them; naming the partitioner
+      // also silences kafkajs' warning about its changed default.
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });
     await producer.connect();
     if (this.closed) {
