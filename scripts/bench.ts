@@ -33,7 +33,8 @@ const infra = await startEphemeralInfra(log);
 let exitCode = 1;
 try {
   exitCode = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    // --expose-gc lets a bench measure live heap after a full collection.
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', file, ...args], {
       cwd: repoRoot,
       stdio: 'inherit',
       env: { ...process.env, KAFKA_BROKERS: infra.brokers, DATABASE_URL: infra.databaseUrl },

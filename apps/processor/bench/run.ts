@@ -1,208 +1,154 @@
 /**
- * `pnpm bench processor`: throughput, memory and latency of the exactly-once processor against
- * the client's ceiling, measured in the same run on the same data.
+ * `pnpm bench processor`: throughput, memory and latency of the exactly-once processor, each
+ * against ceilings measured in the same run on the same data.
  *
- *   1. fill a fresh website-clicks topic with BENCH_EVENTS events of BENCH_USERS users;
- *   2. baseline: a plain kafkajs consumer that reads and commits, nothing else;
- *   3. the processor (exactly-once on, PostgreSQL + transactional Kafka) draining the same topic;
- *   4. latency: a live stream at BENCH_LIVE_RATE events/s; for each committed window, the time
- *      from the watermark passing its end to the result being readable (read_committed).
+ * For each scenario (see scenarios.ts), on a fresh database and topic:
+ *   1. fill website-clicks with BENCH_EVENTS events of BENCH_USERS users;
+ *   2. ceilings: a plain kafkajs consumer that reads and commits; the same consumer also
+ *      JSON-parsing each event; PostgreSQL upserting as many result rows as the drain wrote;
+ *   3. the processor (exactly-once on: PostgreSQL checkpoints + Kafka transactions) draining it,
+ *      in this process, then as BENCH_INSTANCES processes in one consumer group (scale-out).
+ * Then live latency (BENCH_LIVE_SECONDS at BENCH_LIVE_RATE events/s), and with --soak <minutes>
+ * (or BENCH_SOAK_MINUTES) a memory soak under live traffic at BENCH_SOAK_RATE events/s.
  *
- * Env: BENCH_EVENTS (2000000), BENCH_USERS (50000), BENCH_LIVE_SECONDS (20), BENCH_LIVE_RATE (2000).
+ * Env: BENCH_EVENTS (2000000), BENCH_USERS (50000), BENCH_SCENARIOS (active,sparse), BENCH_INSTANCES (2),
+ *      BENCH_LIVE_SECONDS (20), BENCH_LIVE_RATE (2000), BENCH_SOAK_RATE (5000).
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { ensureTopics } from '@clickstream/local-infra';
+import pg from 'pg';
 import { ensureDatabase, migrate } from '@clickstream/db';
-import { serverUrlOf } from '@clickstream/local-infra';
-import { topicNames, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
-import { parseProcessorConfig } from '../src/env.js';
-import { Processor } from '../src/processor.js';
-import { createProcessorMetrics } from '../src/metrics.js';
+import { ensureTopics, serverUrlOf } from '@clickstream/local-infra';
+import { topicNames } from '@clickstream/shared';
+import { fill, scenarios, type Scenario } from './scenarios.js';
+import { consumerRate, upsertRate } from './baselines.js';
+import { drain, type DrainFigures } from './drain.js';
+import { latency, memorySoak } from './live.js';
+import { drainScaledOut } from './scale-out.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const TOTAL = Number(process.env.BENCH_EVENTS ?? 2_000_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
+const WANTED = (process.env.BENCH_SCENARIOS ?? 'active,sparse').split(',');
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 2);
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
 const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 2000);
+const soakFlag = process.argv.indexOf('--soak');
+const SOAK_MINUTES = Number(soakFlag >= 0 ? process.argv[soakFlag + 1] : (process.env.BENCH_SOAK_MINUTES ?? 0));
+const SOAK_RATE = Number(process.env.BENCH_SOAK_RATE ?? 5000);
+
 const run = `bench${Date.now().toString(36)}`;
-const topics = topicNames(`${run}-`);
 const kafka = new Kafka({ brokers, clientId: 'processor-bench', logLevel: logLevel.NOTHING });
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const serverUrl = serverUrlOf(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+const createdTopics: string[] = [];
+const MiB = 1024 * 1024;
 
-function makeEvent(i: number, eventTime: number): EnrichedEvent {
-  const user = i % USERS;
-  return {
-    id: `b${i.toString(36)}-${user}`,
-    type: i % 3 === 0 ? 'click' : i % 7 === 0 ? 'engagement' : 'page_view',
-    siteId: `site${user % 5}`,
-    userId: `user-${user}`,
-    sessionId: `s${user}`,
-    ts: eventTime,
-    url: `https://site${user % 5}.example/p${i % 13}`,
-    receivedAt: eventTime,
-    eventTime,
-    browser: 'Chrome',
-    os: 'Linux',
-    deviceType: 'desktop',
-    isBot: false,
-    ...(i % 7 === 0 && i % 3 !== 0 ? { engagedMs: 800 } : {}),
-  } as EnrichedEvent;
+/** A new, empty database per phase, so every run writes into tables of the same size. */
+async function freshDatabase(name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.end();
+  const url = `${serverUrl}/${name}`;
+  await ensureDatabase(url);
+  await migrate(url);
+  return url;
 }
 
-async function fill(): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const started = Date.now();
-  // Two hours of event time ending an hour ago; users interleaved, so windows stay open across users.
-  const start = Date.now() - 3 * 3_600_000;
-  const step = (2 * 3_600_000) / TOTAL;
-  const inFlight: Array<Promise<unknown>> = [];
-  for (let i = 0; i < TOTAL; i += 5000) {
-    const messages = [];
-    for (let j = i; j < Math.min(TOTAL, i + 5000); j++) {
-      const event = makeEvent(j, Math.round(start + j * step));
-      messages.push({ key: event.userId, value: JSON.stringify(event) });
-    }
-    inFlight.push(producer.send({ topic: topics.clicks, acks: 1, messages }));
-    if (inFlight.length >= 4) await inFlight.shift();
-    if (i % 500_000 === 0 && i > 0) say(`  filled ${i.toLocaleString()} events`);
+async function topicsFor(prefix: string) {
+  const topics = topicNames(prefix);
+  await ensureTopics(brokers, topics);
+  createdTopics.push(...Object.values(topics));
+  return topics;
+}
+
+interface ScenarioFigures {
+  scenario: Scenario;
+  consumer: number;
+  parsingConsumer: number;
+  upsertRowsPerSecond: number;
+  drained: DrainFigures;
+  scaledOut?: { eventsPerSecond: number; cpuMicrosPerEvent: number };
+}
+
+async function benchScenario(scenario: Scenario): Promise<ScenarioFigures> {
+  say(`\n== ${scenario.name}: ${scenario.events.toLocaleString()} events, ${scenario.users.toLocaleString()} users; ${scenario.description}`);
+  const prefix = `${run}-${scenario.name}-`;
+  const topics = await topicsFor(prefix);
+  const databaseUrl = await freshDatabase(`clickstream_bench_${scenario.name}`);
+  await fill(kafka, topics.clicks, scenario, say);
+  const consumer = await consumerRate(kafka, topics.clicks, scenario.events, `${prefix}plain`, false);
+  say(`  plain kafkajs consumer (read + commit):        ${Math.round(consumer).toLocaleString()} events/s`);
+  const parsingConsumer = await consumerRate(kafka, topics.clicks, scenario.events, `${prefix}parse`, true);
+  say(`  same, also JSON.parse of each event:           ${Math.round(parsingConsumer).toLocaleString()} events/s`);
+  const drained = await drain(brokers, databaseUrl, prefix, scenario.events);
+  say(`  processor, exactly-once, PostgreSQL + Kafka:   ${Math.round(drained.eventsPerSecond).toLocaleString()} events/s`);
+  say(`    ratio to the plain consumer:                 ${(drained.eventsPerSecond / consumer).toFixed(2)}`);
+  say(`    window results written:                      ${drained.windowsEmitted.toLocaleString()} (${(scenario.events / drained.windowsEmitted).toFixed(1)} events each)`);
+  say(`    CPU of the processor process:                ${drained.cpuMicrosPerEvent.toFixed(1)} µs per event`);
+  say(`    checkpoint duration (mean):                  ${drained.checkpointMeanMs.toFixed(0)} ms`);
+  say(`    peak open windows:                           ${drained.peakWindows.toLocaleString()}`);
+  say(`    RSS growth per 100,000 open windows:         ${((drained.rssBytesPerWindow * 100_000) / MiB).toFixed(1)} MiB`);
+  say(`    live heap per 100,000 windows (after GC):    ${((drained.heapBytesPerWindow * 100_000) / MiB).toFixed(1)} MiB`);
+  const upsertRowsPerSecond = await upsertRate(databaseUrl, Math.min(drained.windowsEmitted, 500_000));
+  say(`  PostgreSQL alone, the same upsert statement:   ${Math.round(upsertRowsPerSecond).toLocaleString()} rows/s`);
+  say(`    = ${Math.round((upsertRowsPerSecond * scenario.events) / drained.windowsEmitted).toLocaleString()} events/s at this scenario's events per result`);
+  let scaledOut: ScenarioFigures['scaledOut'];
+  if (INSTANCES > 1) {
+    scaledOut = await drainScaledOut(brokers, await freshDatabase(`clickstream_bench_${scenario.name}_scaled`), prefix, scenario.events, INSTANCES);
+    say(`  ${INSTANCES} processor processes, one consumer group:  ${Math.round(scaledOut.eventsPerSecond).toLocaleString()} events/s (ratio ${(scaledOut.eventsPerSecond / consumer).toFixed(2)}), ${scaledOut.cpuMicrosPerEvent.toFixed(1)} µs CPU per event`);
   }
-  await Promise.all(inFlight);
-  await producer.disconnect();
-  say(`filled ${TOTAL.toLocaleString()} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { scenario, consumer, parsingConsumer, upsertRowsPerSecond, drained, scaledOut };
 }
 
-async function baseline(): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `${run}-baseline`, maxBytesPerPartition: 4 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.clicks, fromBeginning: true });
-  let seen = 0;
-  let started = 0;
-  const done = new Promise<void>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
-        if (!started) started = Date.now();
-        seen += batch.messages.length;
-        resolveOffset(batch.lastOffset());
-        await commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }] }],
-        });
-        if (seen >= TOTAL) resolve();
-      },
-    });
+say(`processor bench: ${run}, 6 partitions, Kafka ${brokers.join(',')}`);
+const results: ScenarioFigures[] = [];
+for (const scenario of scenarios(EVENTS, USERS).filter((s) => WANTED.includes(s.name))) results.push(await benchScenario(scenario));
+
+if (LIVE_SECONDS > 0) {
+  const prefix = `${run}-live-`;
+  const topics = await topicsFor(prefix);
+  const live = await latency(kafka, brokers, await freshDatabase('clickstream_bench_live'), prefix, topics, {
+    seconds: LIVE_SECONDS,
+    rate: LIVE_RATE,
+    users: 5000,
   });
-  await done;
-  const seconds = (Date.now() - started) / 1000;
-  await consumer.disconnect();
-  return TOTAL / seconds;
+  say(`\n== live latency at ${LIVE_RATE} events/s for ${LIVE_SECONDS} s: watermark passed -> result readable (read_committed), ${live.windows} windows`);
+  say(`  p50 ${live.p50} ms, p99 ${live.p99} ms, max ${live.max} ms`);
 }
 
-async function drain(databaseUrl: string): Promise<{ rate: number; rssPer100k: number; checkpointP50: number; checkpointMax: number }> {
-  const metrics = createProcessorMetrics();
-  const processor = new Processor(
-    parseProcessorConfig({
-      KAFKA_BROKERS: brokers.join(','),
-      DATABASE_URL: databaseUrl,
-      TOPIC_PREFIX: `${run}-`,
-      PROCESSOR_GROUP: `${run}-processor`,
-      IDLE_TIMEOUT_MS: '3600000',
-    }),
-    { log: () => {}, metrics },
-  );
-  const rssBefore = process.memoryUsage().rss;
-  const started = Date.now();
-  await processor.start();
-  let peakWindows = 0;
-  let peakRss = 0;
-  for (;;) {
-    await sleep(500);
-    const values = (await metrics.openWindows.get()).values;
-    peakWindows = Math.max(peakWindows, values.reduce((sum, v) => sum + v.value, 0));
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    const lag = await processor.consumerLag();
-    const counted = (await metrics.eventsIn.get()).values.reduce((sum, v) => sum + v.value, 0);
-    if (counted >= TOTAL && Object.values(lag).every((l) => l === 0) && processor.idle) break;
+if (SOAK_MINUTES > 0) {
+  const prefix = `${run}-soak-`;
+  const topics = await topicsFor(prefix);
+  say(`\n== memory soak: ${SOAK_MINUTES} min of live traffic at ${SOAK_RATE} events/s, 50,000 users`);
+  const soak = await memorySoak(kafka, brokers, await freshDatabase('clickstream_bench_soak'), prefix, topics.clicks, {
+    minutes: SOAK_MINUTES,
+    rate: SOAK_RATE,
+    users: 50_000,
+    sampleSeconds: 10,
+  }, say);
+  const rss = soak.samples.map((s) => s.rssMiB);
+  say(`  ${soak.produced.toLocaleString()} events; RSS ${Math.min(...rss).toFixed(0)}-${Math.max(...rss).toFixed(0)} MiB`);
+  say(`  trend over the second half: RSS ${soak.rssSlopeMiBPerMinute.toFixed(2)} MiB/min, heap ${soak.heapSlopeMiBPerMinute.toFixed(2)} MiB/min`);
+  say(`  max consumer lag ${Math.max(...soak.samples.map((s) => s.lag))}`);
+}
+
+if (results.length > 0) {
+  say('\nsummary (events/s)            ' + results.map((r) => r.scenario.name.padStart(10)).join(''));
+  const row = (label: string, pick: (r: ScenarioFigures) => string) => say(label.padEnd(30) + results.map((r) => pick(r).padStart(10)).join(''));
+  row('plain consumer', (r) => Math.round(r.consumer).toLocaleString());
+  row('consumer + JSON.parse', (r) => Math.round(r.parsingConsumer).toLocaleString());
+  row('processor, exactly-once', (r) => Math.round(r.drained.eventsPerSecond).toLocaleString());
+  row('ratio to plain consumer', (r) => (r.drained.eventsPerSecond / r.consumer).toFixed(2));
+  if (INSTANCES > 1) {
+    row(`processor x${INSTANCES} processes`, (r) => Math.round(r.scaledOut?.eventsPerSecond ?? Number.NaN).toLocaleString());
+    row('ratio to plain consumer', (r) => ((r.scaledOut?.eventsPerSecond ?? Number.NaN) / r.consumer).toFixed(2));
   }
-  const seconds = (Date.now() - started) / 1000;
-  const histogram = (await metrics.checkpointDuration.get()).values;
-  const count = histogram.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
-  const sum = histogram.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
-  await processor.stop();
-  return {
-    rate: TOTAL / seconds,
-    rssPer100k: peakWindows > 0 ? ((peakRss - rssBefore) / peakWindows) * 100_000 : 0,
-    checkpointP50: count > 0 ? (sum / count) * 1000 : 0,
-    checkpointMax: peakWindows,
-  };
+  row('PostgreSQL upsert ceiling', (r) => Math.round((r.upsertRowsPerSecond * r.scenario.events) / r.drained.windowsEmitted).toLocaleString());
 }
 
-async function latency(databaseUrl: string): Promise<{ p50: number; p99: number; windows: number }> {
-  const liveTopics = topicNames(`${run}-live-`);
-  await ensureTopics(brokers, liveTopics);
-  const processor = new Processor(
-    parseProcessorConfig({
-      KAFKA_BROKERS: brokers.join(','),
-      DATABASE_URL: databaseUrl,
-      TOPIC_PREFIX: `${run}-live-`,
-      PROCESSOR_GROUP: `${run}-live`,
-    }),
-    { log: () => {} },
-  );
-  await processor.start();
-  const latencies: number[] = [];
-  const reader = kafka.consumer({ groupId: `${run}-live-reader`, readUncommitted: false, maxWaitTimeInMs: 50 });
-  await reader.connect();
-  await reader.subscribe({ topic: liveTopics.metrics, fromBeginning: true });
-  await reader.run({
-    eachMessage: async ({ message }) => {
-      const result = JSON.parse(message.value!.toString()) as WindowResult;
-      if (result.revision !== 0) return;
-      // The watermark passes the window's end once an event at end + OUT_OF_ORDERNESS_MS (2 s) is processed.
-      latencies.push(Date.now() - (Date.parse(result.windowEnd) + 2000));
-    },
-  });
-  const producer = kafka.producer();
-  await producer.connect();
-  const started = Date.now();
-  let i = 0;
-  while (Date.now() - started < LIVE_SECONDS * 1000) {
-    const batch = [];
-    for (let j = 0; j < LIVE_RATE / 20; j++, i++) {
-      const event = makeEvent(i, Date.now());
-      batch.push({ key: event.userId, value: JSON.stringify(event) });
-    }
-    await producer.send({ topic: liveTopics.clicks, acks: -1, messages: batch });
-    await sleep(50);
-  }
-  await sleep(5000);
-  await producer.disconnect();
-  await reader.disconnect();
-  await processor.stop();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { p50: at(0.5), p99: at(0.99), windows: latencies.length };
-}
-
-const databaseUrl = `${serverUrlOf(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')}/clickstream_bench`;
-await ensureDatabase(databaseUrl);
-await migrate(databaseUrl);
-await ensureTopics(brokers, topics);
-say(`processor bench: ${TOTAL.toLocaleString()} events, ${USERS.toLocaleString()} users, 6 partitions`);
-await fill();
-const ceiling = await baseline();
-say(`plain kafkajs consumer (read + commit):   ${Math.round(ceiling).toLocaleString()} events/s`);
-const drained = await drain(databaseUrl);
-say(`processor, exactly-once, PostgreSQL+Kafka: ${Math.round(drained.rate).toLocaleString()} events/s`);
-say(`ratio processor / plain consumer:          ${(drained.rate / ceiling).toFixed(2)}`);
-say(`checkpoint duration (mean):                ${drained.checkpointP50.toFixed(1)} ms`);
-say(`peak open windows:                         ${drained.checkpointMax.toLocaleString()}`);
-say(`RSS per 100,000 open windows:              ${(drained.rssPer100k / 1024 / 1024).toFixed(1)} MiB`);
-const live = await latency(databaseUrl);
-say(`live latency, watermark passed -> committed result readable (${live.windows} windows): p50 ${live.p50} ms, p99 ${live.p99} ms`);
 const admin = kafka.admin();
 await admin.connect();
-await admin.deleteTopics({ topics: [...Object.values(topics), ...Object.values(topicNames(`${run}-live-`))] }).catch(() => {});
+await admin.deleteTopics({ topics: createdTopics }).catch(() => {});
 await admin.disconnect();
 process.exit(0);

@@ -1,0 +1,75 @@
+import { Processor } from '../src/processor.js';
+import { parseProcessorConfig } from '../src/env.js';
+import { createProcessorMetrics, type ProcessorMetrics } from '../src/metrics.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const gc = (globalThis as { gc?: () => void }).gc;
+
+export interface DrainFigures {
+  eventsPerSecond: number;
+  windowsEmitted: number;
+  peakWindows: number;
+  /** Peak RSS growth over the run divided by the peak number of open windows. */
+  rssBytesPerWindow: number;
+  /** Live heap after a full GC at the end of the drain, per window still held (NaN without --expose-gc). */
+  heapBytesPerWindow: number;
+  checkpointMeanMs: number;
+  /** CPU time of this process (processor and its clients) per input event. */
+  cpuMicrosPerEvent: number;
+}
+
+export const sum = async (metric: { get(): Promise<{ values: Array<{ value: number; metricName?: string }> }> }, suffix?: string) =>
+  (await metric.get()).values.filter((v) => !suffix || v.metricName?.endsWith(suffix)).reduce((total, v) => total + v.value, 0);
+
+export function benchProcessor(brokers: readonly string[], databaseUrl: string, prefix: string, group: string, overrides: Record<string, string> = {}) {
+  const metrics = createProcessorMetrics();
+  const processor = new Processor(
+    parseProcessorConfig({ KAFKA_BROKERS: brokers.join(','), DATABASE_URL: databaseUrl, TOPIC_PREFIX: prefix, PROCESSOR_GROUP: group, ...overrides }),
+    { log: () => {}, metrics },
+  );
+  return { processor, metrics };
+}
+
+/** The processor, exactly-once on, draining `total` events already on the topic. */
+export async function drain(brokers: readonly string[], databaseUrl: string, prefix: string, total: number): Promise<DrainFigures> {
+  // A long idle timeout: the input is history, so the wall clock must not close its windows early.
+  const { processor, metrics } = benchProcessor(brokers, databaseUrl, prefix, `${prefix}processor`, { IDLE_TIMEOUT_MS: '3600000' });
+  gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  const heapBefore = process.memoryUsage().heapUsed;
+  const cpuBefore = process.cpuUsage();
+  const started = Date.now();
+  await processor.start();
+  let peakWindows = 0;
+  let peakRss = 0;
+  for (;;) {
+    await sleep(250);
+    peakWindows = Math.max(peakWindows, await sum(metrics.openWindows));
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    if ((await sum(metrics.eventsIn)) < total || !processor.idle) continue;
+    const lag = await processor.consumerLag();
+    if (Object.values(lag).every((l) => l === 0)) break;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  gc?.();
+  const heldWindows = await sum(metrics.openWindows);
+  const heapBytesPerWindow = gc && heldWindows > 0 ? (process.memoryUsage().heapUsed - heapBefore) / heldWindows : Number.NaN;
+  const figures = await checkpointFigures(metrics);
+  await processor.stop();
+  return {
+    eventsPerSecond: total / seconds,
+    windowsEmitted: await sum(metrics.windowsEmitted),
+    peakWindows,
+    rssBytesPerWindow: peakWindows > 0 ? (peakRss - rssBefore) / peakWindows : 0,
+    heapBytesPerWindow,
+    checkpointMeanMs: figures.meanMs,
+    cpuMicrosPerEvent: (cpu.user + cpu.system) / total,
+  };
+}
+
+async function checkpointFigures(metrics: ProcessorMetrics): Promise<{ meanMs: number }> {
+  const count = await sum(metrics.checkpointDuration, '_count');
+  const total = await sum(metrics.checkpointDuration, '_sum');
+  return { meanMs: count > 0 ? (total / count) * 1000 : 0 };
+}
