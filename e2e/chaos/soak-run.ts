@@ -3,7 +3,10 @@
  * long time (not in CI), to see that nothing grows without bound. Every 10 s it samples each
  * service's RSS and event-loop delay (p99, from its /metrics), the processor group's consumer lag,
  * user_metrics rows and the database size into a CSV, and renders a PNG plot of them (SVG drawn
- * here, rasterised by Chromium). Options: --minutes 30  --rate <events/s> (default 200)  --interval 10 (s)
+ * here, rasterised by Chromium). Options: --minutes 30  --rate <events/s> | half-peak (default)
+ * --interval 10 (s). With half-peak, a ramp first finds the platform's peak on this machine: the
+ * offered rate rises by 30 % every 20 s until the collector stops acknowledging what is offered
+ * or the processor's lag keeps growing; the soak then runs at half the last rate that kept up.
  * Output: test-results/soak/soak-<time>.{csv,svg,png}.
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -13,15 +16,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, freePort, repoRoot } from '@clickstream/local-infra';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium, freePort, repoRoot } from '@clickstream/local-infra';
 import { startPrivateInfra } from './infra.js';
 import { Service } from './services.js';
 import { Traffic } from './traffic.js';
 import { renderChart, type Series } from './chart.js';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, rate: { type: 'string', default: '200' }, interval: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, rate: { type: 'string', default: 'half-peak' }, interval: { type: 'string', default: '10' } } });
 const minutes = Number(values.minutes);
-const rate = Number(values.rate);
+const findPeak = values.rate === 'half-peak';
+let rate = findPeak ? 1000 : Number(values.rate);
+if (!findPeak && !(rate > 0)) throw new Error(`--rate must be a number of events/s or half-peak, not ${values.rate}`);
 const intervalMs = Number(values.interval) * 1000;
 const log = (m: string) => process.stderr.write(`[soak] ${m}\n`);
 const GROUP = 'soak-processor';
@@ -46,7 +51,9 @@ async function loopDelayMs(metricsUrl: string): Promise<number> {
   }
 }
 
-log(`starting a private broker and PostgreSQL; ${minutes} min at ${rate} events/s`);
+// The plot is rasterised by Chromium at the end: install it now, not after a 30-minute run.
+ensureChromium(log);
+log(`starting a private broker and PostgreSQL; ${minutes} min at ${findPeak ? 'half the measured peak' : `${rate} events/s`}`);
 const infra = await startPrivateInfra({ log });
 const [collectorPort, processorPort, dashboardPort] = [await freePort(), await freePort(), await freePort()];
 const env: NodeJS.ProcessEnv = {
@@ -76,6 +83,11 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(130));
+// A failed run must not leave its private broker and database running.
+process.on('uncaughtException', (error) => {
+  log(`soak failed: ${error.stack ?? error.message}`);
+  void shutdown(1);
+});
 process.on('SIGTERM', () => void shutdown(143));
 
 for (const s of all) s.start();
@@ -86,7 +98,16 @@ const metricsUrl = {
   dashboard: `http://127.0.0.1:${dashboardPort}/metrics`,
 };
 // Event time follows the wall clock, as with real browsers.
-const traffic = new Traffic({ seed: 1, collectorUrl: `http://127.0.0.1:${collectorPort}`, baseTime: Date.now() - 155_000, eventsPerSec: rate, stepMs: 1000 / rate, concurrency: 8, users: 2000 });
+const traffic = new Traffic({
+  seed: 1,
+  collectorUrl: `http://127.0.0.1:${collectorPort}`,
+  baseTime: Date.now() - 155_000,
+  eventsPerSec: rate,
+  stepMs: 1000 / rate,
+  concurrency: 16,
+  users: 20_000,
+  recordIds: false,
+});
 const admin = new Kafka({ brokers: infra.brokers, logLevel: logLevel.NOTHING }).admin();
 await admin.connect();
 const db = new pg.Pool({ connectionString: infra.databaseUrl, max: 1 });
@@ -117,6 +138,30 @@ async function countRows(sql: string): Promise<number> {
   }
 }
 
+/**
+ * Raises the offered rate by 30 % every step until the platform stops keeping up - the collector
+ * acknowledges under 90% of what is offered, or the processor's lag grows by more than 3 s of
+ * traffic within the step - and returns the acknowledged rate of the last step that kept up.
+ */
+async function measurePeak(): Promise<number> {
+  const stepMs = 20_000;
+  let best = 0;
+  for (let offered = rate; ; offered = Math.round(offered * 1.3)) {
+    traffic.setRate(offered);
+    const ackedAtStart = traffic.acknowledgedCount;
+    const lagAtStart = await consumerLag().catch(() => 0);
+    const stepStarted = Date.now();
+    await sleep(stepMs);
+    const acked = (traffic.acknowledgedCount - ackedAtStart) / ((Date.now() - stepStarted) / 1000);
+    const lagGrowth = (await consumerLag().catch(() => Infinity)) - lagAtStart;
+    const keptUp = acked >= 0.9 * offered && lagGrowth < acked * 3;
+    log(`ramp: offered ${offered} events/s, acknowledged ${Math.round(acked)}/s, processor lag ${lagGrowth >= 0 ? '+' : ''}${lagGrowth}${keptUp ? '' : ' - past the peak'}`);
+    traffic.throwIfFailed();
+    if (!keptUp) return best > 0 ? best : acked;
+    best = acked;
+  }
+}
+
 async function sample(elapsedS: number): Promise<Row> {
   const [cl, pl, dl, lag, metricRows, stateRows, outboxRows, bytes] = await Promise.all([
     loopDelayMs(metricsUrl.collector),
@@ -130,7 +175,7 @@ async function sample(elapsedS: number): Promise<Row> {
   ]);
   return {
     elapsed_s: elapsedS,
-    acked: traffic.acknowledged.size,
+    acked: traffic.acknowledgedCount,
     collector_rss_mb: rssMb(services.collector.pid),
     processor_rss_mb: rssMb(services.processor.pid),
     dashboard_rss_mb: rssMb(services.dashboard.pid),
@@ -145,8 +190,22 @@ async function sample(elapsedS: number): Promise<Row> {
   };
 }
 
-const started = Date.now();
 traffic.start();
+let peak: number | undefined;
+if (findPeak) {
+  peak = await measurePeak();
+  rate = Math.round(peak / 2);
+  traffic.setRate(rate);
+  log(`peak ${Math.round(peak)} events/s; soaking at half: ${rate} events/s, once the ramp's backlog is drained`);
+  // The ramp's last steps left a backlog; the soak's figures start once it is worked off.
+  const drainDeadline = Date.now() + 5 * 60_000;
+  while (!stopping && (await consumerLag().catch(() => Infinity)) > rate * 2) {
+    if (Date.now() > drainDeadline) throw new Error(`the processor did not work off the ramp's backlog within 5 minutes at ${rate} events/s`);
+    await sleep(2000);
+  }
+}
+const started = Date.now();
+const ackedBefore = traffic.acknowledgedCount;
 while (!stopping && Date.now() - started < minutes * 60_000) {
   await sleep(intervalMs - ((Date.now() - started) % intervalMs));
   const row = await sample(Math.round((Date.now() - started) / 1000));
@@ -159,7 +218,8 @@ await traffic.stop();
 
 const x = rows.map((r) => r.elapsed_s);
 const series = (key: keyof Row, label: string, scale = 1): Series => ({ label, x, y: rows.map((r) => r[key] / scale) });
-const svg = renderChart(`clickstream soak: ${minutes} min at ${rate} events/s`, [
+const peakNote = peak ? ` (half the measured peak of ${Math.round(peak)})` : '';
+const svg = renderChart(`clickstream soak: ${minutes} min at ${rate} events/s${peakNote}`, [
   { title: 'RSS (MB)', series: [series('collector_rss_mb', 'collector'), series('processor_rss_mb', 'processor'), series('dashboard_rss_mb', 'dashboard')] },
   { title: 'event-loop delay p99 (ms)', series: [series('collector_loop_p99_ms', 'collector'), series('processor_loop_p99_ms', 'processor'), series('dashboard_loop_p99_ms', 'dashboard')] },
   { title: 'consumer lag (records)', series: [series('consumer_lag', 'processor group')] },
@@ -180,7 +240,8 @@ const first = rows[0];
 const last = rows[rows.length - 1];
 if (first && last) {
   log(`RSS MB collector ${first.collector_rss_mb} → ${last.collector_rss_mb}, processor ${first.processor_rss_mb} → ${last.processor_rss_mb}, dashboard ${first.dashboard_rss_mb} → ${last.dashboard_rss_mb}`);
-  log(`consumer lag ${first.consumer_lag} → ${last.consumer_lag}; user_metrics rows ${first.user_metrics_rows} → ${last.user_metrics_rows}; acknowledged ${last.acked}`);
+  log(`consumer lag ${first.consumer_lag} → ${last.consumer_lag}, max ${Math.max(...rows.map((r) => r.consumer_lag).filter(Number.isFinite))}; user_metrics rows ${first.user_metrics_rows} → ${last.user_metrics_rows}`);
+  log(`acknowledged during the soak ${last.acked - ackedBefore} (${Math.round((last.acked - ackedBefore) / (minutes * 60))} events/s)${peakNote}; 503s ${traffic.stats.status503}, 429s ${traffic.stats.status429}`);
 }
 log(`wrote ${csvFile}, ${svgFile}, ${pngFile}`);
 await shutdown(0);

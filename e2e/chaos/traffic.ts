@@ -21,6 +21,8 @@ export interface TrafficOptions {
   duplicateRate?: number;
   lateRate?: number;
   tooLateRate?: number;
+  /** Keep every acknowledged id (for verification); a long soak only counts them. Default true. */
+  recordIds?: boolean;
 }
 
 export interface TrafficStats {
@@ -33,8 +35,10 @@ export interface TrafficStats {
 }
 
 export class Traffic {
-  /** Every event id a 202 acknowledged. */
+  /** Every event id a 202 acknowledged (empty when `recordIds` is false). */
   readonly acknowledged = new Set<string>();
+  /** Events a 202 acknowledged, counted once per event even when a retry was acknowledged too. */
+  acknowledgedCount = 0;
   readonly stats: TrafficStats = { requests: 0, accepted: 0, resent: 0, status503: 0, status429: 0, networkErrors: 0 };
   /** When the last 202 came, for recovery measurements. */
   lastAckAt = 0;
@@ -76,6 +80,21 @@ export class Traffic {
     this.nextSlot = Date.now();
   }
 
+  /**
+   * Changes the offered rate; event time keeps following the wall clock when `stepMs` was
+   * derived from the rate (1000 / rate), as the soak does.
+   */
+  setRate(eventsPerSec: number): void {
+    const followsClock = this.options.stepMs !== undefined && this.options.eventsPerSec !== undefined && Math.abs(this.options.stepMs * this.options.eventsPerSec - 1000) < 1e-6;
+    this.options.eventsPerSec = eventsPerSec;
+    if (followsClock) {
+      this.options.stepMs = 1000 / eventsPerSec;
+      // Past the peak fewer events were sent than offered, so event time fell behind: re-anchor.
+      this.clock = Math.max(this.clock, Date.now() - 5000);
+    }
+    this.nextSlot = Date.now();
+  }
+
   /** A quiet gap in event time (longer than lateness and out-of-orderness), taken while paused. */
   skipEventTime(ms: number): void {
     this.clock += ms;
@@ -110,7 +129,7 @@ export class Traffic {
         // The browser never saw the answer and sends the same body again.
         if (random() < (this.options.duplicateRate ?? 0.03)) {
           this.stats.resent += 1;
-          await this.deliver(body);
+          await this.deliver(body, true);
         }
       } catch (error) {
         this.failure = error as Error;
@@ -129,7 +148,7 @@ export class Traffic {
   }
 
   /** Sends until a 202, as the snippet retries: same body, same ids. */
-  private async deliver(body: object): Promise<void> {
+  private async deliver(body: object, resend = false): Promise<void> {
     const payload = JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {
       this.stats.requests += 1;
@@ -153,7 +172,8 @@ export class Traffic {
         const answer = JSON.parse(text) as { accepted: number; rejected: unknown[] };
         if (answer.rejected.length > 0) throw new Error(`the collector rejected generated events: ${text}`);
         const events = 'events' in body ? (body as { events: ClientEvent[] }).events : [body as ClientEvent];
-        for (const event of events) this.acknowledged.add(event.id);
+        if (this.options.recordIds !== false) for (const event of events) this.acknowledged.add(event.id);
+        if (!resend) this.acknowledgedCount += events.length;
         this.stats.accepted += events.length;
         this.lastAckAt = Date.now();
         return;
