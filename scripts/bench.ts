@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startEphemeralInfra } from '@clickstream/local-infra';
+import { repoRoot, serviceCommand, startEphemeralInfra } from '@clickstream/local-infra';
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const [name, ...args] = process.argv.slice(2);
@@ -33,8 +33,10 @@ const infra = await startEphemeralInfra(log);
 let exitCode = 1;
 try {
   exitCode = await new Promise<number>((resolve) => {
-    // --expose-gc lets a bench measure live heap after a full collection.
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', file, ...args], {
+    // --expose-gc lets a bench measure live heap after a full collection. An app's bench runs
+    // its code in-process, so it gets the app's own runtime flags (its start script's).
+    const appFlags = name === 'collector' || name === 'processor' || name === 'dashboard' ? serviceCommand(name).nodeFlags : [];
+    const child = spawn(process.execPath, ['--expose-gc', ...appFlags, '--import', 'tsx', file, ...args], {
       cwd: repoRoot,
       stdio: 'inherit',
       env: { ...process.env, KAFKA_BROKERS: infra.brokers, DATABASE_URL: infra.databaseUrl },

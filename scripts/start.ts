@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDatabase, migrate, redact } from '@clickstream/db';
-import { ensurePostgres, ensureTopics, isPortOpen, KafkaBroker, localDataDir, repoRoot, waitFor } from '@clickstream/local-infra';
+import { ensurePostgres, ensureTopics, isPortOpen, KafkaBroker, localDataDir, serviceCommand, waitFor } from '@clickstream/local-infra';
 import { topicNames } from '@clickstream/shared';
 import { ensureUiBuilt } from '../apps/dashboard/web/build-ui.js';
 import { startDemoTraffic } from '../apps/dashboard/demo/traffic.js';
@@ -56,10 +56,8 @@ function apiToken(): string {
 
 interface Service {
   name: string;
-  dir: string;
+  dir: 'collector' | 'processor' | 'dashboard';
   healthUrl: string;
-  /** Entry module relative to the app folder, when not src/main.ts. */
-  entry?: string;
   child?: ChildProcess;
   restarts: number;
 }
@@ -79,8 +77,9 @@ function pipeWithPrefix(stream: NodeJS.ReadableStream | null, name: string, targ
 }
 
 function launch(service: Service, serviceEnv: NodeJS.ProcessEnv): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', service.entry ?? 'src/main.ts'], {
-    cwd: join(repoRoot, 'apps', service.dir),
+  const command = serviceCommand(service.dir);
+  const child = spawn(process.execPath, command.args, {
+    cwd: command.cwd,
     env: serviceEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -154,7 +153,7 @@ async function main(): Promise<void> {
   services.push(
     { name: 'collector', dir: 'collector', healthUrl: `http://127.0.0.1:${COLLECTOR_PORT}/healthz`, restarts: 0 },
     { name: 'processor', dir: 'processor', healthUrl: `http://127.0.0.1:${PROCESSOR_METRICS_PORT}/healthz`, restarts: 0 },
-    { name: 'dashboard', dir: 'dashboard', entry: 'src/server/main.ts', healthUrl: `http://127.0.0.1:${DASHBOARD_PORT}/healthz`, restarts: 0 },
+    { name: 'dashboard', dir: 'dashboard', healthUrl: `http://127.0.0.1:${DASHBOARD_PORT}/healthz`, restarts: 0 },
   );
   // The dashboard serves apps/dashboard/dist/web; rebuild it when its sources are newer.
   await ensureUiBuilt(log);

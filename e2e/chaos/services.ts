@@ -3,16 +3,9 @@
  * free port so it can be SIGKILLed and started again at the same address.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot, waitFor } from '@clickstream/local-infra';
+import { serviceCommand, waitFor } from '@clickstream/local-infra';
 
 export type ServiceName = 'collector' | 'processor' | 'dashboard';
-
-const ENTRY: Record<ServiceName, string> = {
-  collector: 'src/main.ts',
-  processor: 'src/main.ts',
-  dashboard: 'src/server/main.ts',
-};
 
 /** One running instance; `restart` brings up a fresh process with the same environment. */
 export class Service {
@@ -36,8 +29,9 @@ export class Service {
   }
 
   start(): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[this.name]], {
-      cwd: join(repoRoot, 'apps', this.name),
+    const command = serviceCommand(this.name);
+    const child = spawn(process.execPath, command.args, {
+      cwd: command.cwd,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,7 +4,7 @@
  * the same too-late decisions as the processor); every acknowledged id must be in that log.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { EnrichedEvent, TopicNames, WindowResult } from '@clickstream/shared';
+import type { TopicNames, WindowResult } from '@clickstream/shared';
 import { referenceKey, referenceWindows, type ReferenceOutput } from '../../apps/processor/test/support/reference.js';
 import { compareWithReference, readTopicLog, readUserMetrics, sentinelEvent, toReferenceEvents } from '../../apps/processor/test/support/stream.js';
 

@@ -12,7 +12,7 @@
  * (or BENCH_SOAK_MINUTES) a memory soak under live traffic at BENCH_SOAK_RATE events/s.
  *
  * Env: BENCH_EVENTS (2000000), BENCH_USERS (50000), BENCH_SCENARIOS (active,sparse), BENCH_INSTANCES (2),
- *      BENCH_LIVE_SECONDS (20), BENCH_LIVE_RATE (2000), BENCH_SOAK_RATE (5000).
+ *      BENCH_LIVE_SECONDS (60), BENCH_LIVE_RATE (2000), BENCH_SOAK_RATE (5000).
  */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -30,7 +30,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
 const WANTED = (process.env.BENCH_SCENARIOS ?? 'active,sparse').split(',');
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 2);
-const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
+const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 60);
 const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 2000);
 const soakFlag = process.argv.indexOf('--soak');
 const SOAK_MINUTES = Number(soakFlag >= 0 ? process.argv[soakFlag + 1] : (process.env.BENCH_SOAK_MINUTES ?? 0));

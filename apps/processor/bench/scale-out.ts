@@ -1,11 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort } from '@clickstream/local-infra';
+import { freePort, serviceCommand } from '@clickstream/local-infra';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** user + system CPU seconds of a process, from /proc. */
@@ -39,7 +37,9 @@ export async function drainScaledOut(
   let cpu = 0;
   try {
     for (let i = 0; i < instances; i++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', mainFile], {
+      const command = serviceCommand('processor');
+      const child = spawn(process.execPath, command.args, {
+        cwd: command.cwd,
         stdio: ['ignore', 'ignore', 'inherit'],
         env: {
           ...process.env,

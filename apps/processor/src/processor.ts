@@ -103,7 +103,11 @@ export class Processor {
       // New partitions of website-clicks are found within this bound and trigger a rebalance.
       metadataMaxAge: 10_000,
       maxWaitTimeInMs: 100,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      // Small fetches keep a batch's decoded messages inside V8's young generation (the start
+      // script sets --max-semi-space-size=32), where they die cheaply. With 10 MB fetches they
+      // outlived a scavenge, got promoted, and GC cost ~30 % more CPU per event (bench: 13 → 9 µs).
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 2 * 1024 * 1024,
       readUncommitted: false,
       allowAutoTopicCreation: false,
     });

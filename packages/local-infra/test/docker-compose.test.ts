@@ -17,6 +17,7 @@ import { DCLinter } from 'dclint';
 import { parse } from 'yaml';
 import { TOPICS, DEFAULT_PARTITIONS } from '@clickstream/shared';
 import { repoRoot } from '../src/paths.js';
+import { serviceCommand } from '../src/service-command.js';
 
 const composeFile = join(repoRoot, 'infra', 'docker-compose.yml');
 const dockerfile = join(repoRoot, 'infra', 'docker', 'Dockerfile');
@@ -139,13 +140,15 @@ test('each Dockerfile target starts the app the way its package.json start scrip
   for (const app of apps) {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'apps', app.dir, 'package.json'), 'utf8')) as Loose;
     const start = String(pkg.scripts?.start ?? '');
-    const entry = /^node --import tsx (\S+\.ts)$/.exec(start)?.[1];
-    assert.ok(entry, `apps/${app.dir} start script runs a .ts entry through tsx: ${start}`);
+    const command = serviceCommand(app.dir);
+    const entry = command.args.at(-1)!;
+    assert.ok(entry.endsWith('.ts'), `apps/${app.dir} start script runs a .ts entry through tsx: ${start}`);
     assert.ok(existsSync(join(repoRoot, 'apps', app.dir, entry)), `apps/${app.dir}/${entry} exists`);
     const target = new RegExp(`^FROM runtime AS ${app.service}$([\\s\\S]*?)(?=^FROM |(?![\\s\\S]))`, 'm').exec(source)?.[1] ?? '';
     assert.ok(target, `Dockerfile has a ${app.service} target`);
     assert.ok(target.includes(`WORKDIR /app/apps/${app.dir}`), `${app.service} target works in apps/${app.dir}`);
-    assert.ok(target.includes(`CMD ["node", "--import", "tsx", "${entry}"]`), `${app.service} target runs ${entry}`);
+    const cmd = `CMD ${JSON.stringify(['node', ...command.args]).replaceAll('","', '", "')}`;
+    assert.ok(target.includes(cmd), `${app.service} target runs ${cmd}, as its start script does`);
     assert.ok(target.includes(`EXPOSE ${app.port}`), `${app.service} target exposes ${app.port}`);
   }
   const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');

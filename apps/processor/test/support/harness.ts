@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot } from '@clickstream/local-infra';
+import { serviceCommand } from '@clickstream/local-infra';
 import type { WindowResult } from '@clickstream/shared';
 import { referenceWindows, type ReferenceOutput } from './reference.js';
 import { compareWithReference, readTopicLog, readUserMetrics, toReferenceEvents } from './stream.js';
@@ -54,8 +53,9 @@ export interface ProcessorProcess {
 /** The real processor binary as a child process, so it can be SIGKILLed like in production. */
 export function spawnProcessor(env: Record<string, string>): ProcessorProcess {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps', 'processor', 'src', 'main.ts')], {
-    cwd: join(repoRoot, 'apps', 'processor'),
+  const command = serviceCommand('processor');
+  const child = spawn(process.execPath, command.args, {
+    cwd: command.cwd,
     env: { ...process.env, PROCESSOR_METRICS_PORT: '0', SESSION_TIMEOUT_MS: '6000', CHECKPOINT_INTERVAL_MS: '200', ...OPERATOR_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
