@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Kafka } from 'kafkajs';
 import { upsertWindowResults } from '@clickstream/db';
+import { FETCH_LIMITS } from '../src/processor.js';
 import type { WindowResult } from '@clickstream/shared';
 
 /**
@@ -8,7 +9,8 @@ import type { WindowResult } from '@clickstream/shared';
  * with `parse`, also JSON-parses each value, the one step every consumer of the topic must take.
  */
 export async function consumerRate(kafka: Kafka, topic: string, total: number, groupId: string, parse: boolean): Promise<number> {
-  const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 4 * 1024 * 1024 });
+  // The processor's fetch limits, so the ceiling and the processor read the same way.
+  const consumer = kafka.consumer({ groupId, ...FETCH_LIMITS });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;

@@ -7,7 +7,8 @@
  *   2. ceilings: a plain kafkajs consumer that reads and commits; the same consumer also
  *      JSON-parsing each event; PostgreSQL upserting as many result rows as the drain wrote;
  *   3. the processor (exactly-once on: PostgreSQL checkpoints + Kafka transactions) draining it,
- *      in this process, then as BENCH_INSTANCES processes in one consumer group (scale-out).
+ *      alone in a fresh process with its production node flags, then as BENCH_INSTANCES
+ *      processes in one consumer group (scale-out).
  * Then live latency (BENCH_LIVE_SECONDS at BENCH_LIVE_RATE events/s), and with --soak <minutes>
  * (or BENCH_SOAK_MINUTES) a memory soak under live traffic at BENCH_SOAK_RATE events/s.
  *
@@ -21,7 +22,7 @@ import { ensureTopics, serverUrlOf } from '@clickstream/local-infra';
 import { topicNames } from '@clickstream/shared';
 import { fill, scenarios, type Scenario } from './scenarios.js';
 import { consumerRate, upsertRate } from './baselines.js';
-import { drain, type DrainFigures } from './drain.js';
+import { drainInFreshProcess, type DrainFigures } from './drain.js';
 import { latency, memorySoak } from './live.js';
 import { drainScaledOut } from './scale-out.js';
 
@@ -81,7 +82,7 @@ async function benchScenario(scenario: Scenario): Promise<ScenarioFigures> {
   say(`  plain kafkajs consumer (read + commit):        ${Math.round(consumer).toLocaleString()} events/s`);
   const parsingConsumer = await consumerRate(kafka, topics.clicks, scenario.events, `${prefix}parse`, true);
   say(`  same, also JSON.parse of each event:           ${Math.round(parsingConsumer).toLocaleString()} events/s`);
-  const drained = await drain(brokers, databaseUrl, prefix, scenario.events);
+  const drained = await drainInFreshProcess(brokers, databaseUrl, prefix, scenario.events);
   say(`  processor, exactly-once, PostgreSQL + Kafka:   ${Math.round(drained.eventsPerSecond).toLocaleString()} events/s`);
   say(`    ratio to the plain consumer:                 ${(drained.eventsPerSecond / consumer).toFixed(2)}`);
   say(`    window results written:                      ${drained.windowsEmitted.toLocaleString()} (${(scenario.events / drained.windowsEmitted).toFixed(1)} events each)`);
