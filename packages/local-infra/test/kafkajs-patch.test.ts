@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { seededRandom } from '../src/testing.js';
 
 const require = createRequire(import.meta.url);
 const internal = (path: string) => require(`kafkajs/src/${path}`);
@@ -18,18 +19,6 @@ const encodeRecord: any = internal('protocol/recordBatch/record/v0');
 const decodeRecord: any = internal('protocol/recordBatch/record/v0/decoder');
 const Batch: any = internal('consumer/batch');
 const groupMessagesPerPartition: any = internal('producer/groupMessagesPerPartition');
-
-/** A small deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const EDGE_DELTAS = [
   0, 1, -1, 63, 64, -64, -65, 2 ** 20, -(2 ** 20), 2 ** 30 - 1, 2 ** 30, -(2 ** 30), 2 ** 31 - 1, -(2 ** 31),
@@ -61,7 +50,7 @@ test('the patched record decoder is the one loaded: small deltas skip Long decod
 });
 
 test('records decode to the offsets and timestamps that Long arithmetic gives', () => {
-  const next = random(7);
+  const next = seededRandom(7);
   const deltas = [...EDGE_DELTAS];
   for (let i = 0; i < 3000; i++) deltas.push(Math.round((next() - 0.5) * 2 ** (1 + Math.floor(next() * 53))));
   let checked = 0;
@@ -101,7 +90,7 @@ test('a batch keeps the messages at or after the fetched offset, as the Long com
 });
 
 test('the fast record encoder writes the bytes the generic one writes', () => {
-  const next = random(11);
+  const next = seededRandom(11);
   const values: Array<Buffer | string | null> = [null, '', 'a', 'é ✓ 𝄞', Buffer.from([0, 1, 2, 255]), 'x'.repeat(63), 'x'.repeat(64), 'x'.repeat(20_000)];
   for (let i = 0; i < 300; i++) values.push('v'.repeat(Math.floor(next() * 600)));
   const deltas = EDGE_DELTAS.filter((d) => Math.abs(d) < 2 ** 31);

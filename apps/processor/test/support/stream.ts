@@ -2,19 +2,10 @@ import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import pg from 'pg';
 import { toWindowResult } from '@clickstream/db';
 import type { EnrichedEvent, WindowResult } from '@clickstream/shared';
+import { seededRandom } from '@clickstream/local-infra/testing';
 import { referenceKey, type ReferenceEvent, type ReferenceOutput } from './reference.js';
 
-/** A seeded PRNG (mulberry32): the same seed gives the same stream, so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export interface StreamOptions {
   seed: number;
