@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, freePort, repoRoot } from '@clickstream/local-infra';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, freePort, repoRoot, serviceCommand } from '@clickstream/local-infra';
 import { createTestDatabase, createTestTopics, testBrokers, testScope, uniqueId, waitFor } from '@clickstream/local-infra/testing';
 import { WINDOW_SIZE_MS, type WindowResult } from '@clickstream/shared';
 import { ensureUiBuilt } from '../apps/dashboard/web/build-ui.js';
@@ -28,8 +28,9 @@ const screenshots = join(repoRoot, 'test-results', 'screenshots');
 type Scope = ReturnType<typeof testScope>;
 
 /** Starts one service the way `npm start` does, and stops it (SIGTERM) with the test. */
-function startService(t: Scope, name: string, dir: string, entry: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: join(repoRoot, 'apps', dir), env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startService(t: Scope, name: 'collector' | 'processor' | 'dashboard', env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+  const command = serviceCommand(name);
+  const child = spawn(process.execPath, command.args, { cwd: command.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-20_000);
@@ -99,10 +100,10 @@ async function startPlatform(t: Scope): Promise<Platform> {
     IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
     CHECKPOINT_INTERVAL_MS: '300',
   };
-  const collector = startService(t, 'collector', 'collector', 'src/main.ts', env);
-  const processor = startService(t, 'processor', 'processor', 'src/main.ts', env);
+  const collector = startService(t, 'collector', env);
+  const processor = startService(t, 'processor', env);
   const dashboardUrl = `http://127.0.0.1:${dashboardPort}`;
-  let dashboard = startService(t, 'dashboard', 'dashboard', 'src/server/main.ts', env);
+  let dashboard = startService(t, 'dashboard', env);
   await Promise.all([
     waitHealthy('collector', `${collectorUrl}/healthz`, collector),
     waitHealthy('processor', `http://127.0.0.1:${processorPort}/healthz`, processor),
@@ -114,7 +115,7 @@ async function startPlatform(t: Scope): Promise<Platform> {
       dashboard.child.kill('SIGTERM');
     });
   const startDashboard = async () => {
-    dashboard = startService(t, 'dashboard', 'dashboard', 'src/server/main.ts', env);
+    dashboard = startService(t, 'dashboard', env);
     await waitHealthy('dashboard', `${dashboardUrl}/healthz`, dashboard);
   };
   return { dashboardUrl, collectorUrl, token, databaseUrl, stopDashboard, startDashboard };
