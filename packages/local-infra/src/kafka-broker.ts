@@ -6,10 +6,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { isPortOpen, waitFor } from './ports.js';
 import { repoRoot } from './paths.js';
 
-export const KAFKA_VERSION = '3.9.1';
+export const KAFKA_VERSION = '4.4.0';
 
 const pomFile = join(repoRoot, 'infra', 'kafka', 'pom.xml');
-const log4jFile = join(repoRoot, 'infra', 'kafka', 'log4j.properties');
+// Kafka 4 logs through Log4j 2 (log4j2.configurationFile); Log4j 1 files are no longer read.
+const log4jFile = join(repoRoot, 'infra', 'kafka', 'log4j2.properties');
 
 export interface KafkaBrokerOptions {
   /** Folder for the broker's config, logs and partitions; created when missing. */
@@ -112,7 +113,8 @@ export function newClusterId(random: () => Buffer = () => randomBytes(16)): stri
 }
 
 /**
- * A single-node KRaft broker (broker and controller in one JVM) run from Apache's jars.
+ * A single-node KRaft broker (broker and controller in one JVM, a static quorum of one voter) run
+ * from Apache's jars. Kafka 4 has no ZooKeeper mode; storage is formatted once per folder.
  * The same folder can be stopped and started again: data survives, as for a real restart.
  */
 export class KafkaBroker {
@@ -155,7 +157,7 @@ export class KafkaBroker {
         '-XX:+UseG1GC',
         '-XX:MaxGCPauseMillis=20',
         '-Djava.awt.headless=true',
-        `-Dlog4j.configuration=file:${log4jFile}`,
+        `-Dlog4j2.configurationFile=file:${log4jFile}`,
         `-Dkafka.logs.dir=${logsDir}`,
         '-cp',
         javaClasspath(libs),
@@ -205,7 +207,7 @@ export class KafkaBroker {
     const clusterId = newClusterId();
     const result = spawnSync(
       'java',
-      ['-cp', javaClasspath(libs), `-Dlog4j.configuration=file:${log4jFile}`, `-Dkafka.logs.dir=${this.dataDir}`,
+      ['-cp', javaClasspath(libs), `-Dlog4j2.configurationFile=file:${log4jFile}`, `-Dkafka.logs.dir=${this.dataDir}`,
         'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', configFile, '-g'],
       { encoding: 'utf8' },
     );

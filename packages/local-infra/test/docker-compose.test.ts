@@ -62,7 +62,7 @@ function assertDeployment(compose: Loose): void {
   }
 
   const kafka = services.kafka;
-  assert.equal(kafka.image, 'apache/kafka:3.9.1');
+  assert.equal(kafka.image, 'apache/kafka:4.4.0');
   const kafkaEnv = envOf(kafka);
   assert.equal(kafkaEnv.KAFKA_PROCESS_ROLES, 'broker,controller', 'one KRaft node is broker and controller');
   // The same single-node settings as packages/local-infra/src/kafka-broker.ts.
