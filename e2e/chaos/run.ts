@@ -97,7 +97,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         // Windows close by event time only, so the outcome does not depend on timing.
         IDLE_TIMEOUT_MS: '3600000',
         CHECKPOINT_INTERVAL_MS: '500',
-        SESSION_TIMEOUT_MS: '6000',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
       });
       services.push(processor);
       processor.start();

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Kafka } from 'kafkajs';
 import { upsertWindowResults } from '@clickstream/db';
-import { FETCH_LIMITS } from '../src/processor.js';
+import { FETCH_LIMITS } from '../src/runtime/processor.js';
 import type { WindowResult } from '@clickstream/shared';
 
 /**

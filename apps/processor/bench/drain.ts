@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { serviceCommand } from '@clickstream/local-infra';
-import { Processor } from '../src/processor.js';
+import { Processor } from '../src/runtime/processor.js';
 import { parseProcessorConfig } from '../src/env.js';
 import { createProcessorMetrics, type ProcessorMetrics } from '../src/metrics.js';
 

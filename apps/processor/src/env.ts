@@ -2,6 +2,7 @@ import {
   readBrokers,
   readDatabaseUrl,
   readInt,
+  readBoolean,
   readPort,
   readString,
   readTopicPrefix,
@@ -9,7 +10,7 @@ import {
   ConfigError,
   type TopicNames,
 } from '@clickstream/shared';
-import type { WindowOperatorConfig } from './window-operator.js';
+import type { WindowOperatorConfig } from './operators/window-operator.js';
 import { WINDOW_SIZE_MS } from '@clickstream/shared';
 import { CRASH_POINTS, parseCrashSpec, type CrashSpec } from './crash-points.js';
 
@@ -44,10 +45,12 @@ export function parseProcessorConfig(env: Record<string, string | undefined> = p
       outOfOrdernessMs: readInt(env, 'OUT_OF_ORDERNESS_MS', 2000, { max: 3_600_000 }),
       allowedLatenessMs: readInt(env, 'ALLOWED_LATENESS_MS', 60_000, { max: 86_400_000 }),
       idleTimeoutMs: readInt(env, 'IDLE_TIMEOUT_MS', 1000, { min: 1, max: 3_600_000 }),
+      retryHorizonMs: readInt(env, 'RETRY_HORIZON_MS', 30_000, { max: 3_600_000 }),
+      countBots: readBoolean(env, 'COUNT_BOTS', false),
     }),
     checkpointIntervalMs: readInt(env, 'CHECKPOINT_INTERVAL_MS', 1000, { min: 10, max: 600_000 }),
     transactionTimeoutMs: readInt(env, 'TRANSACTION_TIMEOUT_MS', 10_000, { min: 1000, max: 900_000 }),
-    sessionTimeoutMs: readInt(env, 'SESSION_TIMEOUT_MS', 10_000, { min: 6000, max: 300_000 }),
+    sessionTimeoutMs: readInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, { min: 6000, max: 300_000 }),
     crashAt: readCrashAt(env),
   });
 }

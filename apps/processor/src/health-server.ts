@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Processor } from './processor.js';
+import type { Processor } from './runtime/processor.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 /** `/healthz` and `/metrics` of the contract on PROCESSOR_METRICS_PORT. */

@@ -3,7 +3,7 @@ import { loadConfigOrExit } from '@clickstream/shared';
 import { parseProcessorConfig } from './env.js';
 import { startHealthServer } from './health-server.js';
 import { createProcessorMetrics } from './metrics.js';
-import { Processor } from './processor.js';
+import { Processor } from './runtime/processor.js';
 
 const config = loadConfigOrExit(() => parseProcessorConfig());
 await migrate(config.databaseUrl);

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { createTestDatabase, createTestTopics, testBrokers, testScope, uniqueId, waitFor } from '@clickstream/local-infra/testing';
 import { databaseName } from '@clickstream/db';
 import { parseProcessorConfig } from '../src/env.js';
-import { Processor } from '../src/processor.js';
+import { Processor } from '../src/runtime/processor.js';
 import { generateStream, produceStream } from './support/stream.js';
 import { OPERATOR_ENV, outboxDrained, postgresMatches, referenceFor, sinkProblems } from './support/harness.js';
 

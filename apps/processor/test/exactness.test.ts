@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTestDatabase, createTestTopics, testBrokers, testScope, uniqueId, waitFor } from '@clickstream/local-infra/testing';
 import { parseProcessorConfig } from '../src/env.js';
-import { Processor } from '../src/processor.js';
+import { Processor } from '../src/runtime/processor.js';
 import { generateStream, produceStream } from './support/stream.js';
 import { OPERATOR_ENV, outboxDrained, referenceFor, sinkProblems } from './support/harness.js';
 

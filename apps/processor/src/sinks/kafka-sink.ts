@@ -1,6 +1,7 @@
 import kafkajs, { type Admin, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { TopicNames } from '@clickstream/shared';
-import type { OutboxEntry, PartitionRef } from '../checkpoint-store.js';
+import type { PartitionRef } from '../state/checkpoint-store.js';
+import type { OutboxEntry } from '../state/outbox-codec.js';
 import type { CrashPoints } from '../crash-points.js';
 
 /**

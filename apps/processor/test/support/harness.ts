@@ -5,11 +5,11 @@ import { referenceWindows, type ReferenceOutput } from './reference.js';
 import { compareWithReference, readTopicLog, readUserMetrics, toReferenceEvents } from './stream.js';
 import type { TopicNames } from '@clickstream/shared';
 
-export const OPERATOR_ENV = { OUT_OF_ORDERNESS_MS: '2000', ALLOWED_LATENESS_MS: '60000', IDLE_TIMEOUT_MS: '3600000' };
+export const OPERATOR_ENV = { OUT_OF_ORDERNESS_MS: '2000', ALLOWED_LATENESS_MS: '60000', IDLE_TIMEOUT_MS: '3600000', RETRY_HORIZON_MS: '30000' };
 
 export async function referenceFor(brokers: string[], topics: TopicNames): Promise<ReferenceOutput> {
   const log = await readTopicLog(brokers, topics.clicks, { readUncommitted: true });
-  return referenceWindows(toReferenceEvents(log), { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000 });
+  return referenceWindows(toReferenceEvents(log), { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000, retryHorizonMs: 30_000 });
 }
 
 /** Reads both sinks (the topics read_committed) and lists every difference from the reference. */
@@ -56,7 +56,7 @@ export function spawnProcessor(env: Record<string, string>): ProcessorProcess {
   const command = serviceCommand('processor');
   const child = spawn(process.execPath, command.args, {
     cwd: command.cwd,
-    env: { ...process.env, PROCESSOR_METRICS_PORT: '0', SESSION_TIMEOUT_MS: '6000', CHECKPOINT_INTERVAL_MS: '200', ...OPERATOR_ENV, ...env },
+    env: { ...process.env, PROCESSOR_METRICS_PORT: '0', KAFKA_SESSION_TIMEOUT_MS: '6000', CHECKPOINT_INTERVAL_MS: '200', ...OPERATOR_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

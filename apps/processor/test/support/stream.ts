@@ -23,7 +23,8 @@ export interface StreamOptions {
 
 /**
  * A clickstream with what real traffic has: many users and sites, events out of order within
- * the bound, late-but-allowed and too-late events, and browser retries (same id sent again).
+ * the bound, late-but-allowed and too-late events, browser retries (same id sent again, with the
+ * same or a fresh event time), engagement heartbeats, bots and URLs that spell one page apart.
  */
 export function generateStream(options: StreamOptions): EnrichedEvent[] {
   const random = seededRandom(options.seed);
@@ -36,7 +37,17 @@ export function generateStream(options: StreamOptions): EnrichedEvent[] {
     clock += step;
     const roll = random();
     if (roll < (options.duplicateRate ?? 0.05) && events.length > 10) {
-      events.push({ ...events[events.length - 1 - Math.floor(random() * Math.min(200, events.length))]! });
+      const original = events[events.length - 1 - Math.floor(random() * Math.min(200, events.length))]!;
+      const retry = random();
+      if (retry < 0.4) {
+        events.push({ ...original });
+      } else {
+        // A browser retry with a fresh sentAt: the collector derives another event time - often
+        // just across the next window boundary.
+        const eventTime =
+          retry < 0.7 ? Math.floor(original.eventTime / 5000) * 5000 + 5000 + Math.floor(random() * 200) : original.eventTime + Math.round((random() - 0.5) * 600);
+        events.push({ ...original, eventTime, receivedAt: Math.max(original.receivedAt, eventTime) });
+      }
       continue;
     }
     const userIndex = Math.floor(random() * options.users);
@@ -52,15 +63,18 @@ export function generateStream(options: StreamOptions): EnrichedEvent[] {
       userId: `user-${userIndex}`,
       sessionId: `s-${userIndex}-${Math.floor(random() * 3)}`,
       ts: eventTime,
-      url: `https://${sites[userIndex % sites.length]}.example/${pick(['', 'a', 'b', 'c', 'cart'])}?ref=${Math.floor(random() * 5)}`,
+      // Several spellings of one page: the processor counts the URL parser's path.
+      url: `https://${sites[userIndex % sites.length]}.example/${pick(['', 'a', 'b', 'c', 'cart', 'x/../cart', './a', 'a%20b', 'a b'])}?ref=${Math.floor(random() * 5)}`,
       receivedAt: eventTime,
       eventTime,
       browser: 'Chrome',
       os: 'Linux',
       deviceType: 'desktop' as const,
-      isBot: false,
+      // A few users are crawlers: left out of every metric.
+      isBot: userIndex % 23 === 7,
     };
-    if (type === 'engagement') events.push({ ...base, engagedMs: Math.round(random() * 3000) });
+    // Heartbeats cover up to 15 s of engaged time, spread over the windows before them.
+    if (type === 'engagement') events.push({ ...base, engagedMs: Math.round(random() * 15_000) });
     else if (type === 'custom') events.push({ ...base, name: 'signup', props: { plan: 'pro' } });
     else if (type === 'click') events.push({ ...base, target: { tag: 'button', text: 'Buy' } });
     else events.push(base);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EnrichedEvent } from '@clickstream/shared';
-import { MAX_RECORDS_PER_OUTBOX_ENTRY, PartitionTask } from '../src/partition-task.js';
-import type { KafkaOutboxSink } from '../src/sinks/kafka-sink.js';
+import { MAX_RECORDS_PER_OUTBOX_ENTRY, PartitionTask } from '../../src/runtime/partition-task.js';
+import type { KafkaOutboxSink } from '../../src/sinks/kafka-sink.js';
 
 const T0 = 1_700_000_000_000;
-const config = { windowSizeMs: 5000, outOfOrdernessMs: 2000, allowedLatenessMs: 60_000, idleTimeoutMs: 1000 };
+const config = { windowSizeMs: 5000, outOfOrdernessMs: 2000, allowedLatenessMs: 60_000, idleTimeoutMs: 1000, retryHorizonMs: 30_000, countBots: false };
 
 function encoded(i: number, eventTime: number): Buffer {
   const event: EnrichedEvent = {

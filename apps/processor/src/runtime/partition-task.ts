@@ -1,8 +1,9 @@
-import type { EnrichedEvent } from '@clickstream/shared';
-import type { Checkpoint, OutboxEntry, OutboxRecord, PartitionRef, StateLogEntry } from './checkpoint-store.js';
-import type { KafkaOutboxSink } from './sinks/kafka-sink.js';
-import { WindowOperator, type ProcessOutcome, type WindowOperatorConfig } from './window-operator.js';
-import type { ClaimedPartition } from './checkpoint-store.js';
+import type { Checkpoint, ClaimedPartition, PartitionRef } from '../state/checkpoint-store.js';
+import type { OutboxEntry, OutboxRecord } from '../state/outbox-codec.js';
+import type { StateLogEntry } from '../state/state-log.js';
+import type { KafkaOutboxSink } from '../sinks/kafka-sink.js';
+import { WindowOperator, type ProcessOutcome, type WindowOperatorConfig } from '../operators/window-operator.js';
+import { decodeEvent } from './event-decoder.js';
 
 /** Compact the state log once it exceeds this many bytes and this many times the last snapshot. */
 const SNAPSHOT_MIN_LOG_BYTES = 4 * 1024 * 1024;
@@ -18,26 +19,26 @@ export type InputOutcome = ProcessOutcome | 'undecodable' | 'replayed';
 
 /**
  * Everything one owned input partition needs: the window operator, the input position, the
- * epoch that lets its checkpoints commit, and the outbox entries waiting for Kafka.
+ * epoch that lets its checkpoints commit, and the outbox entries waiting for Kafka. Its position
+ * moves only through its own methods: `apply` (input), `checkpointCommitted` (the store) and
+ * `delivered` (the Kafka sink).
  */
 export class PartitionTask {
   readonly operator: WindowOperator;
   readonly epoch: number;
-  /** Offset of the next input record to process. */
-  nextOffset: number;
-  /** Offset up to which a checkpoint committed. */
-  committedOffset: number;
-  outboxSeq: number;
-  stateSeq: number;
+  private next: number;
+  private committed: number;
+  private outboxSeq: number;
+  private stateSeq: number;
   /** State log written since the last snapshot, and the size of that snapshot: compaction input. */
   private stateLogBytes: number;
   private lastSnapshotBytes = 0;
-  deliveredSeq = 0;
+  private delivered_ = 0;
   /** Committed outbox entries not yet on Kafka, oldest first. */
-  readonly undelivered: OutboxEntry[] = [];
-  revoked = false;
+  private readonly pending: OutboxEntry[] = [];
+  private revoked_ = false;
   /** After a rewind, records past `nextOffset` are ignored until the seek takes effect. */
-  awaitingSeek = true;
+  private awaitingSeek = true;
   private undecodable: OutboxRecord[] = [];
 
   constructor(
@@ -49,20 +50,52 @@ export class PartitionTask {
     readonly sink: KafkaOutboxSink,
   ) {
     this.epoch = claimed.epoch;
-    this.nextOffset = startOffset;
-    this.committedOffset = startOffset;
+    this.next = startOffset;
+    this.committed = startOffset;
     this.outboxSeq = claimed.outboxSeq;
     this.stateSeq = claimed.stateSeq;
     this.stateLogBytes = claimed.stateLogBytes;
     this.operator = new WindowOperator(config, now, claimed.snapshot);
   }
 
+  /** Offset of the next input record to process. */
+  get nextOffset(): number {
+    return this.next;
+  }
+
+  /** Offset up to which a checkpoint committed. */
+  get committedOffset(): number {
+    return this.committed;
+  }
+
+  /** Outbox entries up to this sequence number are on Kafka. */
+  get deliveredSeq(): number {
+    return this.delivered_;
+  }
+
+  get undelivered(): readonly OutboxEntry[] {
+    return this.pending;
+  }
+
+  get lastOutboxSeq(): number {
+    return this.outboxSeq;
+  }
+
+  /** Released: another owner (or a re-claim) takes over; nothing more may be committed or sent. */
+  get revoked(): boolean {
+    return this.revoked_;
+  }
+
+  revoke(): void {
+    this.revoked_ = true;
+  }
+
   /** Applies one input record; records before `nextOffset` are already in the checkpoint. */
   apply(offset: number, value: Buffer | null, now: number): InputOutcome | 'gap' {
-    if (offset < this.nextOffset) return 'replayed';
-    if (offset > this.nextOffset && this.awaitingSeek) return 'gap';
+    if (offset < this.next) return 'replayed';
+    if (offset > this.next && this.awaitingSeek) return 'gap';
     this.awaitingSeek = false;
-    this.nextOffset = offset + 1;
+    this.next = offset + 1;
     const event = decodeEvent(value);
     if (!event) {
       this.undecodable.push({
@@ -96,15 +129,38 @@ export class PartitionTask {
     return {
       ref: this.ref,
       epoch: this.epoch,
-      nextOffset: this.nextOffset,
+      nextOffset: this.next,
       delta,
       results: fired.results,
       outbox,
       outboxSeq: this.outboxSeq,
       state: this.stateEntry(delta),
       stateSeq: this.stateSeq,
-      deliveredSeq: this.deliveredSeq,
+      deliveredSeq: this.delivered_,
     };
+  }
+
+  /** The store committed `checkpoint`: its input is covered and its outbox may go to Kafka. */
+  checkpointCommitted(checkpoint: Checkpoint): void {
+    this.committed = checkpoint.nextOffset;
+    this.pending.push(...checkpoint.outbox);
+  }
+
+  /** Committed entries a restart found in the store, still to be delivered. */
+  resumeDelivery(deliveredSeq: number, undelivered: readonly OutboxEntry[]): void {
+    this.delivered_ = deliveredSeq;
+    this.pending.push(...undelivered.filter((e) => e.seq > deliveredSeq));
+  }
+
+  /** Kafka holds everything up to `seq`; the next checkpoint trims it from PostgreSQL. */
+  delivered(seq: number): void {
+    this.delivered_ = seq;
+    while (this.pending.length > 0 && this.pending[0]!.seq <= seq) this.pending.shift();
+  }
+
+  /** Every input up to `nextOffset` committed and delivered. */
+  get idle(): boolean {
+    return this.committed === this.next && this.pending.length === 0;
   }
 
   /**
@@ -125,35 +181,4 @@ export class PartitionTask {
     this.stateLogBytes += payload.length;
     return { seq: this.stateSeq, kind: 'delta', payload };
   }
-}
-
-const EVENT_TYPES = new Set(['page_view', 'click', 'engagement', 'custom']);
-
-/**
- * The collector validated every event; this only guards against records that did not come from
- * it, so a stray record cannot crash the job.
- */
-export function decodeEvent(value: Buffer | null): EnrichedEvent | undefined {
-  if (!value) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const e = parsed as Partial<EnrichedEvent>;
-  if (
-    typeof e.id !== 'string' ||
-    typeof e.siteId !== 'string' ||
-    typeof e.userId !== 'string' ||
-    typeof e.sessionId !== 'string' ||
-    typeof e.url !== 'string' ||
-    typeof e.eventTime !== 'number' ||
-    !Number.isFinite(e.eventTime) ||
-    !EVENT_TYPES.has(e.type as string)
-  ) {
-    return undefined;
-  }
-  return e as EnrichedEvent;
 }

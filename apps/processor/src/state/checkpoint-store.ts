@@ -1,10 +1,11 @@
 import pg from 'pg';
 import type { WindowResult } from '@clickstream/shared';
-import type { OperatorDelta, OperatorSnapshot } from './window-operator.js';
-import type { WindowSnapshot } from './window-state.js';
-import type { WatermarkSnapshot } from './watermark.js';
-import { upsertWindowResults } from '@clickstream/db';
-import { FencedError } from './errors.js';
+import type { OperatorDelta, OperatorSnapshot } from '../operators/window-operator.js';
+import type { WatermarkSnapshot } from '../operators/watermark.js';
+import { FencedError } from '../errors.js';
+import { writeResults } from '../sinks/postgres-sink.js';
+import { encodeOutboxRecords, decodeOutboxRecords, type OutboxEntry } from './outbox-codec.js';
+import { replayStateLog, type StateLogEntry } from './state-log.js';
 
 export interface PartitionRef {
   consumerGroup: string;
@@ -23,27 +24,6 @@ export interface ClaimedPartition {
   /** Bytes of state log since (and including) the latest snapshot: what a restore reads. */
   stateLogBytes: number;
   snapshot: OperatorSnapshot;
-}
-
-/** One entry of the partition's state log (see the migration of processor_state_log). */
-export interface StateLogEntry {
-  seq: number;
-  kind: 'delta' | 'snapshot';
-  /** JSON of an OperatorDelta ('delta') or of WindowSnapshot[] ('snapshot'). */
-  payload: string;
-}
-
-/** One record waiting in the outbox for its Kafka transaction. */
-export interface OutboxRecord {
-  /** Which output: the window results, the late events or the undecodable inputs. */
-  t: 'metrics' | 'late' | 'invalid';
-  k: string | null;
-  v: string;
-}
-
-export interface OutboxEntry {
-  seq: number;
-  records: OutboxRecord[];
 }
 
 export interface Checkpoint {
@@ -140,7 +120,7 @@ export class CheckpointStore {
         [...refParams(ref), epoch, checkpoint.nextOffset, JSON.stringify(delta.watermark), checkpoint.outboxSeq, checkpoint.stateSeq],
       );
       if (fenced.rowCount !== 1) throw new FencedError(ref.partition, epoch);
-      await upsertWindowResults(client, checkpoint.results);
+      await writeResults(client, checkpoint.results);
       const state = checkpoint.state;
       if (state) {
         await client.query(
@@ -213,56 +193,3 @@ export class CheckpointStore {
   }
 }
 
-/** Rebuilds the windows from the latest snapshot and the deltas after it, in order. */
-export function replayStateLog(entries: Array<{ kind: 'delta' | 'snapshot'; payload: string }>): WindowSnapshot[] {
-  const windows = new Map<string, WindowSnapshot>();
-  const key = (w: { siteId: string; userId: string; start: number }) => `${w.siteId}\u0000${w.userId}\u0000${w.start}`;
-  for (const entry of entries) {
-    if (entry.kind === 'snapshot') {
-      windows.clear();
-      for (const w of JSON.parse(entry.payload) as WindowSnapshot[]) windows.set(key(w), w);
-      continue;
-    }
-    const delta = JSON.parse(entry.payload) as Pick<OperatorDelta, 'upserts' | 'removals'>;
-    for (const w of delta.upserts) windows.set(key(w), w);
-    for (const r of delta.removals) windows.delete(key(r));
-  }
-  return [...windows.values()];
-}
-
-const OUTBOX_TARGETS = new Set<OutboxRecord['t']>(['metrics', 'late', 'invalid']);
-
-/**
- * One line per record: `target TAB JSON(key) TAB value`. Values are JSON texts, which never hold
- * a raw newline or tab, so they are stored as they are; a JSON array of the records would escape
- * every quote of every value again, and that cost a tenth of a catch-up's CPU.
- */
-export function encodeOutboxRecords(records: readonly OutboxRecord[]): string {
-  let text = '';
-  for (const record of records) {
-    // Refused before the commit: a raw newline would split the record when it is read back.
-    if (record.v.includes('\n')) throw new Error(`outbox record for ${record.t} holds a raw newline; values must be JSON texts`);
-    text += `${record.t}\t${JSON.stringify(record.k)}\t${record.v}\n`;
-  }
-  return text;
-}
-
-export function decodeOutboxRecords(text: string): OutboxRecord[] {
-  // Entries written before the line format was introduced are a JSON array.
-  if (text.startsWith('[')) return JSON.parse(text) as OutboxRecord[];
-  const records: OutboxRecord[] = [];
-  let lineStart = 0;
-  while (lineStart < text.length) {
-    let lineEnd = text.indexOf('\n', lineStart);
-    if (lineEnd < 0) lineEnd = text.length;
-    const firstTab = text.indexOf('\t', lineStart);
-    const secondTab = text.indexOf('\t', firstTab + 1);
-    const target = text.slice(lineStart, firstTab) as OutboxRecord['t'];
-    if (firstTab < 0 || secondTab < 0 || secondTab > lineEnd || !OUTBOX_TARGETS.has(target)) {
-      throw new Error(`corrupt outbox entry near character ${lineStart}`);
-    }
-    records.push({ t: target, k: JSON.parse(text.slice(firstTab + 1, secondTab)) as string | null, v: text.slice(secondTab + 1, lineEnd) });
-    lineStart = lineEnd + 1;
-  }
-  return records;
-}

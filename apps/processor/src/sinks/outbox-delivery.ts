@@ -1,6 +1,6 @@
-import type { CrashPoints } from './crash-points.js';
-import type { PartitionTask } from './partition-task.js';
-import type { OutboxEntry } from './checkpoint-store.js';
+import type { CrashPoints } from '../crash-points.js';
+import type { PartitionTask } from '../runtime/partition-task.js';
+import type { OutboxEntry } from '../state/outbox-codec.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,7 +44,7 @@ export class OutboxDelivery {
       try {
         const delivered = await task.sink.deliver(batch);
         this.deps.crash.reach('after-delivery-commit');
-        this.markDelivered(task, delivered);
+        task.delivered(delivered);
         attempt = 0;
       } catch (error) {
         attempt += 1;
@@ -52,18 +52,12 @@ export class OutboxDelivery {
         await sleep(Math.min(5000, 200 * 2 ** attempt));
         if (task.revoked) return;
         try {
-          this.markDelivered(task, await task.sink.init());
+          task.delivered(await task.sink.init());
         } catch (initError) {
           this.deps.log(`partition ${task.ref.partition}: producer re-init failed (${(initError as Error).message})`);
         }
       }
     }
-  }
-
-  /** Kafka holds everything up to `seq`; the next checkpoint trims it from PostgreSQL. */
-  private markDelivered(task: PartitionTask, seq: number): void {
-    task.deliveredSeq = seq;
-    while (task.undelivered.length > 0 && task.undelivered[0]!.seq <= seq) task.undelivered.shift();
   }
 }
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTestDatabase, testScope } from '@clickstream/local-infra/testing';
-import { CheckpointStore, type Checkpoint, type PartitionRef } from '../src/checkpoint-store.js';
-import { FencedError } from '../src/errors.js';
+import { CheckpointStore, type Checkpoint, type PartitionRef } from '../../src/state/checkpoint-store.js';
+import { FencedError } from '../../src/errors.js';
 
 const ref: PartitionRef = { consumerGroup: 'g', topic: 'website-clicks', partition: 3 };
 const watermark = { maxEventTime: 12_000, watermark: 10_000 };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeOutboxRecords, encodeOutboxRecords, type OutboxRecord } from '../src/checkpoint-store.js';
+import { decodeOutboxRecords, encodeOutboxRecords, type OutboxRecord } from '../../src/state/outbox-codec.js';
 
 test('outbox records survive the line encoding, whatever their keys hold', () => {
   const records: OutboxRecord[] = [

@@ -1,13 +1,14 @@
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
 import { kafkaLogCreator } from '@clickstream/shared';
-import type { ProcessorConfig } from './env.js';
-import { CheckpointStore, type Checkpoint, type PartitionRef } from './checkpoint-store.js';
-import { FencedError } from './errors.js';
-import { PartitionTask } from './partition-task.js';
-import { KafkaOutboxSink } from './sinks/kafka-sink.js';
-import { OutboxDelivery } from './outbox-delivery.js';
-import type { ProcessorMetrics } from './metrics.js';
-import { CrashPoints } from './crash-points.js';
+import type { ProcessorConfig } from '../env.js';
+import { CheckpointStore, type Checkpoint, type PartitionRef } from '../state/checkpoint-store.js';
+import { FencedError } from '../errors.js';
+import { OutboxDelivery } from '../sinks/outbox-delivery.js';
+import type { ProcessorMetrics } from '../metrics.js';
+import { CrashPoints } from '../crash-points.js';
+import type { PartitionTask } from './partition-task.js';
+import { claimPartition } from './partition-claimer.js';
+import { CheckpointScheduler } from './checkpoint-scheduler.js';
 
 export interface ProcessorDeps {
   clock?: () => number;
@@ -30,9 +31,10 @@ const LIVE_WINDOW_AGE_MS = 30_000;
 export const FETCH_LIMITS = Object.freeze({ maxBytes: 2 * 1024 * 1024, maxBytesPerPartition: 1_048_588 });
 
 /**
- * Wires the pure window operators to Kafka and PostgreSQL: consumes `website-clicks` in a
- * consumer group, keeps one PartitionTask per owned partition, commits checkpoints to
- * PostgreSQL and then publishes their outbox to Kafka transactionally.
+ * The job: consumes `website-clicks` in a consumer group and keeps one PartitionTask per owned
+ * partition. Claims (partition-claimer), checkpoint timing (checkpoint-scheduler), the store and
+ * the Kafka delivery each live in their own module; this class owns the consumer's lifecycle,
+ * the batch loop, recovery after a failed checkpoint and shutdown.
  */
 export class Processor {
   private readonly kafka: Kafka;
@@ -41,9 +43,10 @@ export class Processor {
   private consumer: Consumer | undefined;
   private readonly tasks = new Map<number, PartitionTask>();
   private readonly claiming = new Map<number, Promise<PartitionTask | undefined>>();
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private checkpointRunning: Promise<void> | undefined;
-  private checkpointRequested = false;
+  private readonly scheduler: CheckpointScheduler;
+  private readonly delivery: OutboxDelivery;
+  private readonly metrics: ProcessorMetrics | undefined;
+  private readonly crash: CrashPoints;
   private running = false;
   /** Set by stop(): no new claims or recoveries start. */
   private stopping = false;
@@ -70,12 +73,12 @@ export class Processor {
     this.store = new CheckpointStore(config.databaseUrl);
     this.crash = new CrashPoints(config.crashAt);
     this.delivery = new OutboxDelivery({ crash: this.crash, log: this.log, isRunning: () => this.running });
+    this.scheduler = new CheckpointScheduler(
+      config.checkpointIntervalMs,
+      () => this.checkpointAll(),
+      (error) => this.log(`checkpoint failed: ${error.message}`),
+    );
   }
-
-  private readonly delivery: OutboxDelivery;
-
-  private readonly metrics: ProcessorMetrics | undefined;
-  private readonly crash: CrashPoints;
 
   get ownedPartitions(): number[] {
     return [...this.tasks.keys()].sort((a, b) => a - b);
@@ -87,7 +90,7 @@ export class Processor {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     await this.startConsumer();
-    this.scheduleCheckpoint();
+    this.scheduler.start();
   }
 
   /** Healthy when PostgreSQL answers and the consumer is in its group. */
@@ -164,63 +167,33 @@ export class Processor {
   }
 
   private claimInBackground(partition: number): void {
-    const claim = this.claim(partition).finally(() => this.claiming.delete(partition));
+    const ref = this.ref(partition);
+    const claim = claimPartition(
+      {
+        kafka: this.kafka,
+        admin: this.admin!,
+        store: this.store,
+        config: this.config,
+        crash: this.crash,
+        clock: this.clock,
+        log: this.log,
+        wanted: () => this.running && !this.stopping,
+      },
+      ref,
+    )
+      .then((task) => {
+        if (!task) return undefined;
+        this.tasks.set(partition, task);
+        this.consumer?.seek({ topic: ref.topic, partition, offset: String(task.nextOffset) });
+        this.delivery.schedule(task);
+        return task;
+      })
+      .finally(() => this.claiming.delete(partition));
     this.claiming.set(partition, claim);
   }
 
-  /** Takes a partition: new epoch in PostgreSQL, fenced Kafka producer, restored windows. */
-  private async claim(partition: number): Promise<PartitionTask | undefined> {
-    const ref = this.ref(partition);
-    for (let attempt = 0; this.running && !this.stopping; attempt++) {
-      const sink = new KafkaOutboxSink(this.kafka, this.admin!, this.config.topics, ref, this.config.transactionTimeoutMs, this.crash);
-      try {
-        const claimed = await this.store.claim(ref, await this.clusterId());
-        if (claimed.clusterChanged) this.log(`partition ${partition}: the Kafka cluster changed since the checkpoint; reading from its start`);
-        const deliveredSeq = await sink.init();
-        const { low, high } = await this.logBounds(partition);
-        let start = claimed.nextOffset < 0 ? low : claimed.nextOffset;
-        if (start < low) {
-          this.log(`partition ${partition}: offsets ${start}..${low - 1} were removed by retention before processing`);
-          start = low;
-        }
-        if (start > high) {
-          // The log is shorter than what was processed: the topic was deleted and created again.
-          this.log(`partition ${partition}: checkpoint offset ${start} is past the log end ${high}; the topic was recreated, reading from its start`);
-          start = low;
-        }
-        const task = new PartitionTask(ref, claimed, start, this.config.operator, this.clock(), sink);
-        task.deliveredSeq = deliveredSeq;
-        if (deliveredSeq < claimed.outboxSeq) task.undelivered.push(...(await this.store.readOutbox(ref, deliveredSeq, 10_000)));
-        this.tasks.set(partition, task);
-        this.consumer?.seek({ topic: ref.topic, partition, offset: String(start) });
-        this.log(
-          `partition ${partition}: epoch ${task.epoch}, resuming at offset ${start}, ${task.operator.windowCount} windows restored, ` +
-            `${task.undelivered.length} outbox entries to deliver`,
-        );
-        this.scheduleDelivery(task);
-        return task;
-      } catch (error) {
-        await sink.reset();
-        this.log(`partition ${partition}: claim failed (${(error as Error).message}); retrying`);
-        await sleep(Math.min(5000, 250 * 2 ** attempt));
-      }
-    }
-    return undefined;
-  }
-
-  private async logBounds(partition: number): Promise<{ low: number; high: number }> {
-    const offsets = await this.admin!.fetchTopicOffsets(this.config.topics.clicks);
-    const entry = offsets.find((o) => o.partition === partition);
-    return { low: Number(entry?.low ?? 0), high: Number(entry?.high ?? 0) };
-  }
-
-  /** Asked at every claim, not cached: a broker whose data was reset has a new cluster id. */
-  private async clusterId(): Promise<string> {
-    return (await this.admin!.describeCluster()).clusterId;
-  }
-
   private release(partition: number, task: PartitionTask): void {
-    task.revoked = true;
+    task.revoke();
     this.tasks.delete(partition);
     void task.sink.close();
     this.metrics?.openWindows.set({ partition: String(partition) }, 0);
@@ -265,33 +238,7 @@ export class Processor {
     // Live traffic: a window just became due, so commit it now rather than at the next interval.
     // During a catch-up the due windows are old and regular, larger checkpoints are cheaper.
     const due = task.operator.dueWindowEnd;
-    if (due !== undefined && now - due < LIVE_WINDOW_AGE_MS) this.requestCheckpoint();
-  }
-
-  /** Runs a checkpoint as soon as the one in flight (if any) is done. */
-  private requestCheckpoint(): void {
-    if (this.checkpointRequested || this.stopping) return;
-    this.checkpointRequested = true;
-    if (!this.checkpointRunning) {
-      clearTimeout(this.checkpointTimer);
-      this.runCheckpoint();
-    }
-  }
-
-  private scheduleCheckpoint(): void {
-    if (!this.running || this.stopping) return;
-    const delay = this.checkpointRequested ? 0 : this.config.checkpointIntervalMs;
-    this.checkpointTimer = setTimeout(() => this.runCheckpoint(), delay);
-  }
-
-  private runCheckpoint(): void {
-    this.checkpointRequested = false;
-    this.checkpointRunning = this.checkpointAll()
-      .catch((error: Error) => this.log(`checkpoint failed: ${error.message}`))
-      .finally(() => {
-        this.checkpointRunning = undefined;
-        this.scheduleCheckpoint();
-      });
+    if (due !== undefined && now - due < LIVE_WINDOW_AGE_MS) this.scheduler.request();
   }
 
   /** One checkpoint of every owned partition. */
@@ -308,11 +255,10 @@ export class Processor {
           this.crash.reach('before-checkpoint-commit');
           await this.store.commit(checkpoint);
           this.crash.reach('after-checkpoint-commit');
-          task.committedOffset = checkpoint.nextOffset;
+          task.checkpointCommitted(checkpoint);
           if (checkpoint.outbox.length > 0) {
-            task.undelivered.push(...checkpoint.outbox);
             this.metrics?.windowsEmitted.inc(checkpoint.results.length);
-            this.scheduleDelivery(task);
+            this.delivery.schedule(task);
           }
           this.metrics?.openWindows.set({ partition: String(task.ref.partition) }, task.operator.windowCount);
         } catch (error) {
@@ -363,10 +309,6 @@ export class Processor {
     return this.recovering;
   }
 
-  private scheduleDelivery(task: PartitionTask): void {
-    this.delivery.schedule(task);
-  }
-
   private updateLagMetrics(now: number): void {
     if (!this.metrics) return;
     for (const task of this.tasks.values()) {
@@ -391,9 +333,7 @@ export class Processor {
 
   /** Pending work for tests and shutdown: every input up to `nextOffset` committed and delivered. */
   get idle(): boolean {
-    for (const task of this.tasks.values()) {
-      if (task.committedOffset !== task.nextOffset || task.undelivered.length > 0) return false;
-    }
+    for (const task of this.tasks.values()) if (!task.idle) return false;
     return this.claiming.size === 0;
   }
 
@@ -401,9 +341,9 @@ export class Processor {
   async stop(): Promise<void> {
     if (!this.running || this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.checkpointTimer);
+    const checkpointsStopped = this.scheduler.stop();
     await this.consumer?.stop().catch(() => {});
-    await this.checkpointRunning;
+    await checkpointsStopped;
     if (!this.recovering) {
       await this.checkpointAll().catch((error: Error) => this.log(`final checkpoint failed: ${error.message}`));
       const deadline = Date.now() + 10_000;

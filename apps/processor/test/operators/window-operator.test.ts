@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EnrichedEvent } from '@clickstream/shared';
-import { windowStartOf } from '../src/window-assigner.js';
-import { Watermark } from '../src/watermark.js';
-import { WindowOperator, type WindowOperatorConfig } from '../src/window-operator.js';
-import { DistinctStrings, pathOf } from '../src/window-state.js';
-import { replayStateLog } from '../src/checkpoint-store.js';
+import { windowStartOf } from '@clickstream/shared';
+import { Watermark } from '../../src/operators/watermark.js';
+import { WindowOperator, type WindowOperatorConfig } from '../../src/operators/window-operator.js';
+import { DistinctStrings } from '../../src/operators/window-aggregate.js';
+import { replayStateLog } from '../../src/state/state-log.js';
 
-const config: WindowOperatorConfig = { windowSizeMs: 5000, outOfOrdernessMs: 2000, allowedLatenessMs: 10_000, idleTimeoutMs: 1000 };
+const config: WindowOperatorConfig = {
+  windowSizeMs: 5000,
+  outOfOrdernessMs: 2000,
+  allowedLatenessMs: 10_000,
+  idleTimeoutMs: 1000,
+  retryHorizonMs: 5000,
+  countBots: false,
+};
 const T0 = 1_700_000_000_000; // a multiple of 5000
 
 let nextId = 0;
@@ -57,23 +64,14 @@ describe('watermark', () => {
   });
 });
 
-describe('pathOf', () => {
-  test('keeps the path only', () => {
-    assert.equal(pathOf('https://a.example/x/y?q=1#f'), '/x/y');
-    assert.equal(pathOf('https://a.example'), '/');
-    assert.equal(pathOf('https://a.example?q=/z'), '/');
-    assert.equal(pathOf('http://a.example:8080/#/spa'), '/');
-  });
-});
-
 describe('window operator', () => {
   test('fires a window once the watermark passes its end, with every metric', () => {
     const op = new WindowOperator(config, T0);
     op.process(event(T0 + 100, { type: 'page_view', url: 'https://s/a?x=1' }), T0);
     op.process(event(T0 + 200, { type: 'click', url: 'https://s/a#top', target: { tag: 'button' } }), T0);
     op.process(event(T0 + 300, { type: 'custom', name: 'buy', sessionId: 's2', url: 'https://s/b' }), T0);
-    op.process(event(T0 + 400, { type: 'engagement', engagedMs: 1200 }), T0);
-    op.process(event(T0 + 450, { type: 'engagement', engagedMs: 4500 }), T0);
+    op.process(event(T0 + 1400, { type: 'engagement', engagedMs: 1200 }), T0);
+    op.process(event(T0 + 4950, { type: 'engagement', engagedMs: 4500 }), T0);
     assert.deepEqual(op.onTimer(T0 + 500).results, [], 'watermark T0-1600 has not passed the end');
 
     op.process(event(T0 + 7000, { userId: 'u2' }), T0 + 500); // watermark -> T0 + 5000
@@ -181,22 +179,26 @@ describe('window operator', () => {
     assert.equal(results.length, 1);
   });
 
-  test('purges windows after allowed lateness, logging the removal of a checkpointed window', () => {
+  test('purges windows after allowed lateness and forgets their ids after the retry horizon, logging the removal', () => {
     const op = new WindowOperator(config, T0);
     op.process(event(T0 + 100), T0);
     assert.equal(op.windowCount, 1);
     assert.equal(op.takeDelta().upserts.length, 1, 'the window reaches the state log');
-    op.process(event(T0 + 20_000, { userId: 'x' }), T0);
+    op.process(event(T0 + 19_000, { userId: 'x' }), T0); // watermark T0 + 17000: past end + lateness
     op.onTimer(T0);
-    assert.equal(op.windowCount, 1, 'only the newer window remains');
-    const delta = op.takeDelta();
-    assert.deepEqual(delta.removals, [{ siteId: 'shop', userId: 'u1', start: T0 }]);
+    assert.equal(op.windowCount, 1, 'only the newer window takes events');
+    assert.equal(op.retiredWindowCount, 1, 'the purged one still holds its ids');
+    assert.deepEqual(op.takeDelta().removals, []);
+    op.process(event(T0 + 22_500, { userId: 'x' }), T0); // watermark T0 + 20500: past end + lateness + horizon
+    op.onTimer(T0);
+    assert.equal(op.retiredWindowCount, 0);
+    assert.deepEqual(op.takeDelta().removals, [{ siteId: 'shop', userId: 'u1', start: T0 }]);
   });
 
-  test('a window opened and purged between two checkpoints leaves nothing in the state log', () => {
+  test('a window opened and dropped between two checkpoints leaves nothing in the state log', () => {
     const op = new WindowOperator(config, T0);
     op.process(event(T0 + 100), T0);
-    op.process(event(T0 + 20_000, { userId: 'x' }), T0);
+    op.process(event(T0 + 30_000, { userId: 'x' }), T0);
     const fired = op.onTimer(T0);
     assert.equal(fired.results.length, 1, 'its result is still emitted');
     const delta = op.takeDelta();
@@ -263,6 +265,151 @@ describe('window operator', () => {
     assert.deepEqual(sort(replayStateLog(log)), sort(op.snapshot().windows));
     const fromSnapshot = log.slice(log.findIndex((e) => e.kind === 'snapshot'));
     assert.deepEqual(sort(replayStateLog(fromSnapshot)), sort(op.snapshot().windows), 'entries before a snapshot are not needed');
+  });
+});
+
+describe('event ids across windows', () => {
+  test('a retry with a fresh sentAt that lands in the next window counts once, in its first window', () => {
+    const op = new WindowOperator(config, T0);
+    const first = event(T0 + 4990, { type: 'click' });
+    assert.equal(op.process(first, T0), 'counted');
+    assert.equal(op.process({ ...first, eventTime: T0 + 5030 }, T0), 'duplicate', 'the retry straddles the boundary');
+    op.process(event(T0 + 20_000, { userId: 'x' }), T0);
+    const mine = op.onTimer(T0).results.filter((r) => r.userId === 'u1');
+    assert.deepEqual(mine.map((r) => [r.windowStart, r.events, r.clicks]), [[new Date(T0).toISOString(), 1, 1]]);
+  });
+
+  test('a retry is recognised after the first window fired and after it was purged, until the retry horizon', () => {
+    const op = new WindowOperator(config, T0);
+    const first = event(T0 + 4990);
+    op.process(first, T0);
+    op.process(event(T0 + 9000, { userId: 'x' }), T0);
+    op.onTimer(T0); // fired
+    assert.equal(op.process({ ...first, eventTime: T0 + 5100 }, T0), 'duplicate', 'after firing');
+    op.process(event(T0 + 17_500, { userId: 'x' }), T0); // watermark T0 + 15500: first window purged
+    op.onTimer(T0);
+    assert.equal(op.process({ ...first, eventTime: T0 + 9990 }, T0), 'duplicate', 'purged, within the horizon');
+    op.process(event(T0 + 22_500, { userId: 'x' }), T0); // watermark T0 + 20500: past end + lateness + horizon
+    op.onTimer(T0);
+    assert.equal(op.process({ ...first, eventTime: T0 + 21_000 }, T0), 'counted', 'forgotten: a new event');
+  });
+
+  test('an id whose first occurrence was too late stays late, whatever its retries say', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 30_000, { userId: 'x' }), T0); // watermark T0 + 28000
+    const late = event(T0 + 1000);
+    assert.equal(op.process(late, T0), 'too-late');
+    assert.equal(op.process({ ...late, eventTime: T0 + 27_000 }, T0), 'duplicate', 'a retry in a window still open');
+    const fired = op.onTimer(T0);
+    assert.deepEqual(fired.late.map((l) => l.event.id), [late.id], 'one late record');
+    op.process(event(T0 + 40_000, { userId: 'x' }), T0);
+    assert.equal(op.onTimer(T0).results.filter((r) => r.userId === 'u1').length, 0, 'no window for the late id');
+  });
+
+  test('ids survive a snapshot and restore, retired windows included', () => {
+    const op = new WindowOperator(config, T0);
+    const first = event(T0 + 4990);
+    const tooLate = event(T0 - 60_000);
+    op.process(first, T0);
+    op.process(event(T0 + 17_500, { userId: 'x' }), T0);
+    op.onTimer(T0);
+    assert.equal(op.process(tooLate, T0), 'too-late');
+    op.onTimer(T0);
+    assert.equal(op.retiredWindowCount, 2);
+    const restored = new WindowOperator(config, T0, JSON.parse(JSON.stringify(op.snapshot())));
+    assert.equal(restored.retiredWindowCount, 2);
+    assert.equal(restored.process({ ...first, eventTime: T0 + 16_000 }, T0), 'duplicate');
+    assert.equal(restored.process({ ...tooLate, eventTime: T0 + 16_000 }, T0), 'duplicate');
+  });
+
+  test('the state log replays retired windows and late-id holders', () => {
+    const op = new WindowOperator(config, T0);
+    const log: Array<{ kind: 'delta' | 'snapshot'; payload: string }> = [];
+    const checkpoint = () => {
+      op.onTimer(T0);
+      log.push({ kind: 'delta', payload: JSON.stringify(op.takeDelta()) });
+    };
+    const first = event(T0 + 100);
+    op.process(first, T0);
+    checkpoint();
+    op.process(event(T0 + 18_000, { userId: 'x' }), T0);
+    checkpoint();
+    const late = event(T0 + 200);
+    assert.equal(op.process(late, T0), 'too-late');
+    checkpoint();
+    const restored = new WindowOperator(config, T0, { watermark: op.snapshot().watermark, windows: replayStateLog(log) });
+    assert.equal(restored.process({ ...first, eventTime: T0 + 15_000 }, T0), 'duplicate');
+    assert.equal(restored.process({ ...late, eventTime: T0 + 15_000 }, T0), 'duplicate');
+  });
+});
+
+describe('engaged time', () => {
+  test('is spread backwards over the windows its interval covers, each capped at the window length', () => {
+    const op = new WindowOperator(config, T0);
+    // [T0 + 1000, T0 + 13000): 4000 ms, 5000 ms and 3000 ms over three windows.
+    const engagement = event(T0 + 13_000, { type: 'engagement', engagedMs: 12_000 });
+    assert.equal(op.process(engagement, T0), 'counted');
+    op.process(event(T0 + 30_000, { userId: 'x' }), T0);
+    const mine = op.onTimer(T0).results.filter((r) => r.userId === 'u1');
+    assert.deepEqual(
+      mine.map((r) => [r.windowStart, r.engagedMs, r.events]),
+      [
+        [new Date(T0).toISOString(), 4000, 0],
+        [new Date(T0 + 5000).toISOString(), 5000, 0],
+        [new Date(T0 + 10_000).toISOString(), 3000, 1],
+      ],
+      'the event counts in the window of its time; spread-only windows hold no event',
+    );
+  });
+
+  test('time that falls in windows past allowed lateness is dropped and counted', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 22_000, { userId: 'x' }), T0); // watermark T0 + 20000: windows ending by T0 + 10000 are closed
+    op.process(event(T0 + 21_000, { type: 'engagement', engagedMs: 20_000 }), T0); // [T0 + 1000, T0 + 21000)
+    assert.equal(op.counters.droppedEngagedMs, 9000, 'T0 + 1000 .. T0 + 10000');
+    op.process(event(T0 + 40_000, { userId: 'x' }), T0);
+    const engaged = op
+      .onTimer(T0)
+      .results.filter((r) => r.userId === 'u1')
+      .reduce((sum, r) => sum + r.engagedMs, 0);
+    assert.equal(engaged, 11_000);
+  });
+
+  test('a late heartbeat revises the fired windows it covers', () => {
+    const op = new WindowOperator(config, T0);
+    op.process(event(T0 + 100), T0);
+    op.process(event(T0 + 12_100, { userId: 'x' }), T0); // watermark T0 + 10100
+    assert.equal(op.onTimer(T0).results.find((r) => r.userId === 'u1')?.engagedMs, 0);
+    assert.equal(op.process(event(T0 + 10_100, { type: 'engagement', engagedMs: 10_000 }), T0), 'counted');
+    const revised = op.onTimer(T0).results.filter((r) => r.userId === 'u1');
+    assert.deepEqual(
+      revised.map((r) => [r.windowStart, r.engagedMs, r.revision]),
+      [
+        [new Date(T0).toISOString(), 4900, 1],
+        [new Date(T0 + 5000).toISOString(), 5000, 0],
+      ],
+    );
+  });
+});
+
+describe('bots and pages', () => {
+  test('bot events count nowhere unless COUNT_BOTS, and still move the watermark', () => {
+    const op = new WindowOperator(config, T0);
+    assert.equal(op.process(event(T0 + 100, { isBot: true, userId: 'crawler' }), T0), 'bot');
+    op.process(event(T0 + 9000, { isBot: true, userId: 'crawler' }), T0);
+    assert.equal(op.currentWatermark, T0 + 7000);
+    assert.deepEqual(op.onTimer(T0).results, []);
+    const counting = new WindowOperator({ ...config, countBots: true }, T0);
+    assert.equal(counting.process(event(T0 + 100, { isBot: true, userId: 'crawler' }), T0), 'counted');
+  });
+
+  test('unique pages are URL parser paths: dot segments and encodings name one page', () => {
+    const op = new WindowOperator(config, T0);
+    for (const url of ['https://s.example/pricing', 'https://s.example/docs/../pricing', 'https://s.example/a b', 'https://s.example/a%20b?x=1']) {
+      op.process(event(T0 + 100, { url }), T0);
+    }
+    op.process(event(T0 + 9000, { userId: 'x' }), T0);
+    assert.equal(op.onTimer(T0).results.find((r) => r.userId === 'u1')?.uniquePages, 2);
   });
 });
 

@@ -1,11 +1,13 @@
-import { MAX_ENGAGED_MS_PER_WINDOW, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
+import { MAX_ENGAGED_MS_PER_WINDOW, pagePathOf, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
 
 /**
  * The aggregate of one (site, user, window). It keeps the sets it needs to stay exact under
- * duplicates and late corrections: event ids, URL paths and session ids.
+ * duplicates and late corrections: event ids, URL paths and session ids. Once its window is
+ * purged it is kept a while longer as a retired holder of event ids, so a retry that lands in a
+ * neighbouring window is still recognised (see DedupHorizon in window-operator.ts).
  */
 export class WindowAggregate {
-  readonly eventIds: DistinctStrings;
+  eventIds: DistinctStrings;
   readonly paths: DistinctStrings;
   readonly sessions: DistinctStrings;
   pageViews: number;
@@ -16,14 +18,23 @@ export class WindowAggregate {
   revision: number;
   /** In the state log: restored, or written by a checkpoint. Its removal then needs logging too. */
   persisted: boolean;
+  /**
+   * Watermark until which its event ids are remembered: the end of allowed lateness plus the
+   * retry horizon, or - for a holder of too-late ids - later. Ids are not duplicates past it.
+   */
+  idsUntil: number;
+  /** Set once the window no longer takes events (derived from the watermark): it only holds ids. */
+  retired = false;
 
   constructor(
     readonly siteId: string,
     readonly userId: string,
     readonly start: number,
     readonly end: number,
+    idsUntil: number,
     snapshot?: WindowSnapshot,
   ) {
+    this.idsUntil = idsUntil;
     this.eventIds = new DistinctStrings(snapshot?.ids);
     this.paths = new DistinctStrings(snapshot?.paths);
     this.sessions = new DistinctStrings(snapshot?.sessions);
@@ -39,11 +50,11 @@ export class WindowAggregate {
     return this.revision >= 0;
   }
 
-  /** Adds an event; false when its id was already counted (a browser retry). */
-  add(event: EnrichedEvent): boolean {
-    if (!this.eventIds.add(event.id)) return false;
+  /** Counts an event whose id the operator found new for this user. */
+  add(event: EnrichedEvent): void {
+    this.eventIds.add(event.id);
     this.sessions.add(event.sessionId);
-    this.paths.add(pathOf(event.url));
+    this.paths.add(pagePathOf(event.url));
     switch (event.type) {
       case 'page_view':
         this.pageViews += 1;
@@ -55,10 +66,18 @@ export class WindowAggregate {
         this.customEvents += 1;
         break;
       case 'engagement':
-        this.engagedMs += event.engagedMs ?? 0;
+        // Its engaged time is spread over the windows of its interval by the operator.
         break;
     }
-    return true;
+  }
+
+  /** A holder of too-late ids whose time ran out starts over. */
+  forgetIds(): void {
+    this.eventIds = new DistinctStrings();
+  }
+
+  addEngagedMs(ms: number): void {
+    this.engagedMs += ms;
   }
 
   result(revision: number): WindowResult {
@@ -91,6 +110,7 @@ export class WindowAggregate {
       customEvents: this.customEvents,
       engagedMs: this.engagedMs,
       revision: this.revision,
+      idsUntil: this.idsUntil,
     };
   }
 }
@@ -107,30 +127,8 @@ export interface WindowSnapshot {
   customEvents: number;
   engagedMs: number;
   revision: number;
-}
-
-/** The URL's path only: query and fragment do not make a page distinct. */
-export function pathOf(url: string): string {
-  const authorityStart = url.indexOf('://') + 3;
-  let pathStart = -1;
-  for (let i = authorityStart; i < url.length; i++) {
-    const c = url[i];
-    if (c === '/') {
-      pathStart = i;
-      break;
-    }
-    if (c === '?' || c === '#') break;
-  }
-  if (pathStart < 0) return '/';
-  let end = url.length;
-  for (let i = pathStart; i < url.length; i++) {
-    const c = url[i];
-    if (c === '?' || c === '#') {
-      end = i;
-      break;
-    }
-  }
-  return url.slice(pathStart, end);
+  /** Watermark at which its ids are forgotten (absent in state logged by earlier versions). */
+  idsUntil?: number;
 }
 
 /** Above this many members a DistinctStrings switches from a scanned array to a Set. */
