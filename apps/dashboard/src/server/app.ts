@@ -1,6 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
-import { bearerToken, tokenMatches } from './auth.js';
+import { ApiTokens, bearerToken, mayAccess } from './auth.js';
 import { registerDocs } from './docs.js';
 import type { DashboardConfig } from './env.js';
 import { DASHBOARD_ERRORS, DashboardError } from './errors.js';
@@ -105,6 +105,7 @@ export async function buildDashboardApp(deps: DashboardDeps): Promise<FastifyIns
   // learns nothing about which routes exist. Both the raw path and the matched route pattern
   // count: the router decodes percent-escapes (/%61pi/v1/... reaches an /api/v1 route), while
   // unknown /api/v1 paths match no API route.
+  const apiTokens = new ApiTokens(config.apiToken, config.apiReadTokens);
   const isApiPath = (path: string | undefined) => path !== undefined && (path === '/api/v1' || path.startsWith('/api/v1/'));
   app.addHook('onRequest', async (request) => {
     if (!isApiPath(request.routeOptions.url) && !isApiPath(request.url.split('?', 1)[0])) return;
@@ -114,7 +115,10 @@ export async function buildDashboardApp(deps: DashboardDeps): Promise<FastifyIns
       const fromQuery = (request.query as Record<string, unknown>).token;
       if (typeof fromQuery === 'string') token = fromQuery;
     }
-    if (!tokenMatches(config.apiToken, token)) throw new DashboardError('UNAUTHORIZED');
+    const role = apiTokens.roleOf(token);
+    if (role === undefined) throw new DashboardError('UNAUTHORIZED');
+    // Read-only tokens (API_READ_TOKENS) may read everything, erase nothing.
+    if (!mayAccess(role, request.method, request.routeOptions)) throw new DashboardError('FORBIDDEN');
   });
 
   await app.register(

@@ -12,6 +12,7 @@ import {
   topicNames,
   type TopicNames,
 } from '@clickstream/shared';
+import { MAX_TOKEN_LENGTH } from './auth.js';
 
 export interface DashboardConfig {
   readonly port: number;
@@ -20,7 +21,10 @@ export interface DashboardConfig {
   readonly kafkaBrokers: readonly string[];
   readonly databaseUrl: string;
   readonly topics: TopicNames;
+  /** The admin token: every route, erasure included. */
   readonly apiToken: string;
+  /** Read-only tokens (API_READ_TOKENS): every GET route and the live feed; erasing answers 403. */
+  readonly apiReadTokens: readonly string[];
   /** True when API_TOKEN was not set and a throw-away token was made for this run (never in production). */
   readonly apiTokenGenerated: boolean;
   /** Origins (besides the dashboard's own) whose pages may open the live WebSocket. */
@@ -42,6 +46,27 @@ export interface DashboardConfig {
 
 const appDir = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * What every token must be: long enough not to be guessed, sendable as `Bearer <token>` (no
+ * white space) and within what the check accepts. Messages never repeat the value: they are
+ * printed when the service exits.
+ */
+function checkToken(name: string, token: string, which = ''): void {
+  if (token.length < 16) throw new ConfigError(name, `${which}must be at least 16 characters long`);
+  if (token.length > MAX_TOKEN_LENGTH) throw new ConfigError(name, `${which}must be at most ${MAX_TOKEN_LENGTH} characters long`);
+  if (/[\s\x00-\x1f\x7f]/.test(token)) throw new ConfigError(name, `${which}must not contain white space or control characters`);
+}
+
+function readReadTokens(env: Record<string, string | undefined>, apiToken: string): string[] {
+  const tokens = readList(env, 'API_READ_TOKENS', []);
+  tokens.forEach((token, i) => {
+    const which = `entry ${i + 1} `;
+    checkToken('API_READ_TOKENS', token, which);
+    if (token === apiToken) throw new ConfigError('API_READ_TOKENS', `${which}equals API_TOKEN; a read-only token must differ from the admin token`);
+  });
+  return [...new Set(tokens)];
+}
+
 function readOrigin(name: string, value: string): string {
   let url: URL;
   try {
@@ -61,7 +86,8 @@ export function parseDashboardConfig(env: Record<string, string | undefined> = p
     if (production) throw new ConfigError('API_TOKEN', 'is required when NODE_ENV=production (at least 16 characters)');
     apiToken = randomBytes(24).toString('base64url');
   }
-  if (apiToken.length < 16) throw new ConfigError('API_TOKEN', 'must be at least 16 characters long');
+  checkToken('API_TOKEN', apiToken);
+  const apiReadTokens = readReadTokens(env, apiToken);
   const collectorPublicUrl = readString(env, 'COLLECTOR_PUBLIC_URL', 'http://localhost:8080');
   readOrigin('COLLECTOR_PUBLIC_URL', collectorPublicUrl);
   return Object.freeze({
@@ -72,6 +98,7 @@ export function parseDashboardConfig(env: Record<string, string | undefined> = p
     databaseUrl: readDatabaseUrl(env),
     topics: topicNames(readTopicPrefix(env)),
     apiToken,
+    apiReadTokens: Object.freeze(apiReadTokens),
     apiTokenGenerated,
     allowedOrigins: Object.freeze(readList(env, 'DASHBOARD_ALLOWED_ORIGINS', []).map((o) => readOrigin('DASHBOARD_ALLOWED_ORIGINS', o))),
     collectorPublicUrl: collectorPublicUrl.replace(/\/+$/, ''),

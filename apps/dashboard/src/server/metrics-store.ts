@@ -100,6 +100,28 @@ export async function topUsers(
   }));
 }
 
+/**
+ * The sites with stored windows, each with the end of its newest window. `SELECT DISTINCT site_id`
+ * would read the whole table; this walks the (site_id, window_start) index from one site to the
+ * next (a loose index scan: one index descent per site), and one backward descent per site finds
+ * its newest window, so the cost grows with the number of sites, not of rows.
+ */
+export async function listSites(db: Queryable): Promise<Array<{ siteId: string; lastSeen?: string }>> {
+  const { rows } = await db.query<{ site_id: string; last_seen: Date | null }>(
+    `WITH RECURSIVE sites AS (
+       (SELECT site_id FROM user_metrics ORDER BY site_id LIMIT 1)
+       UNION ALL
+       SELECT (SELECT m.site_id FROM user_metrics m WHERE m.site_id > sites.site_id ORDER BY m.site_id LIMIT 1)
+         FROM sites WHERE sites.site_id IS NOT NULL)
+     SELECT site_id,
+            (SELECT m.window_end FROM user_metrics m WHERE m.site_id = sites.site_id ORDER BY m.window_start DESC LIMIT 1) AS last_seen
+       FROM sites
+      WHERE site_id IS NOT NULL
+      ORDER BY site_id`,
+  );
+  return rows.map((r) => (r.last_seen ? { siteId: r.site_id, lastSeen: r.last_seen.toISOString() } : { siteId: r.site_id }));
+}
+
 /** Erases a user's windows on one site, or on every site when none is named. */
 export async function deleteUser(db: Queryable, userId: string, siteId: string | undefined): Promise<number> {
   if (siteId !== undefined) {

@@ -83,4 +83,16 @@ export const TopUsersReply = Type.Object({
   ),
 });
 
+export const SitesReply = Type.Object({
+  sites: Type.Array(
+    Type.Object({
+      siteId: Type.String(),
+      lastSeen: Type.Optional(
+        Type.String({ format: 'date-time', description: "End of the site's newest stored window: its latest counted event happened before then." }),
+      ),
+    }),
+    { description: 'Every site with at least one stored window, ordered by id.' },
+  ),
+});
+
 export const DeleteUserReply = Type.Object({ deleted: Type.Integer({ description: 'Windows erased.' }) });

@@ -18,6 +18,9 @@ function sameHostWebSocket(req: IncomingMessage): string {
 export async function registerSecurityHeaders(app: FastifyInstance): Promise<void> {
   await app.register(helmet, {
     global: true,
+    // The UI may be opened as /?token=...: no page, API answer or demo page ever hands its URL
+    // to another request as a Referer (helmet's default too, pinned here on purpose).
+    referrerPolicy: { policy: 'no-referrer' },
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {

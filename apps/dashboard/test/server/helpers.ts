@@ -10,6 +10,9 @@ import { createDashboardMetrics } from '../../src/server/metrics.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
+/** Read-only tokens (API_READ_TOKENS) of the test dashboards. */
+export const READ_TOKENS = ['read-token-dashboards-0123', 'read-token-scripts-456789'] as const;
+export const READ_AUTH = { authorization: `Bearer ${READ_TOKENS[0]}` };
 
 type Scope = ReturnType<typeof testScope>;
 
@@ -60,13 +63,21 @@ export interface TestDashboard {
  */
 export async function startTestDashboard(
   t: Scope,
-  options: { env?: Record<string, string>; now?: () => number; startConsumer?: boolean; databaseUrl?: string; hubStats?: LiveHubStats } = {},
+  options: {
+    env?: Record<string, string>;
+    now?: () => number;
+    startConsumer?: boolean;
+    databaseUrl?: string;
+    hubStats?: LiveHubStats;
+    log?: (message: string) => void;
+  } = {},
 ): Promise<TestDashboard> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase(t));
   const config = parseDashboardConfig({
     KAFKA_BROKERS: testBrokers().join(','),
     DATABASE_URL: databaseUrl,
     API_TOKEN: TOKEN,
+    API_READ_TOKENS: READ_TOKENS.join(','),
     DASHBOARD_PORT: '0',
     DASHBOARD_HOST: '127.0.0.1',
     ...options.env,
@@ -82,7 +93,7 @@ export async function startTestDashboard(
     t.after(() => consumer.stop());
     await consumer.ready();
   }
-  const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, now: options.now });
+  const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, now: options.now, log: options.log });
   t.after(() => app.close());
   return { app, pool, hub, config, consumer };
 }

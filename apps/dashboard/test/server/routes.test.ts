@@ -93,10 +93,10 @@ describe('GET /api/v1/users/{userId}/metrics', () => {
     assert.deepEqual((await get('/api/v1/users/u3/metrics')).body, { windows: [] });
   });
 
-  test('an unknown user, also one spelled like SQL, is a 400 and touches nothing', async () => {
-    assertError(await get('/api/v1/users/nobody/metrics'), 400, 'unknown_user', /nobody/);
-    assertError(await get(`/api/v1/users/${encodeURIComponent(SQLISH_USER)}/metrics`), 400, 'unknown_user');
-    assertError(await get('/api/v1/users/u2/metrics?siteId=shop'), 400, 'unknown_user');
+  test('an unknown user, also one spelled like SQL, is a 404 and touches nothing', async () => {
+    assertError(await get('/api/v1/users/nobody/metrics'), 404, 'unknown_user', /nobody/);
+    assertError(await get(`/api/v1/users/${encodeURIComponent(SQLISH_USER)}/metrics`), 404, 'unknown_user');
+    assertError(await get('/api/v1/users/u2/metrics?siteId=shop'), 404, 'unknown_user');
     assert.equal((await d.pool.query('SELECT count(*)::int AS n FROM user_metrics')).rows[0].n, 7);
   });
 
@@ -121,7 +121,7 @@ describe('GET /api/v1/users/{userId}/metrics', () => {
   });
 
   test('a 128-character user id of multi-byte characters is accepted', async () => {
-    assertError(await get(`/api/v1/users/${encodeURIComponent('é'.repeat(128))}/metrics`), 400, 'unknown_user');
+    assertError(await get(`/api/v1/users/${encodeURIComponent('é'.repeat(128))}/metrics`), 404, 'unknown_user');
   });
 });
 
@@ -184,6 +184,39 @@ describe('GET /api/v1/metrics/top-users', () => {
   });
 });
 
+describe('GET /api/v1/sites', () => {
+  test('every site with stored windows, by id, with the end of its newest window', async () => {
+    const { status, body } = await get('/api/v1/sites');
+    assert.equal(status, 200);
+    assert.deepEqual(body, {
+      sites: [
+        { siteId: 'default', lastSeen: iso(BASE + 20 * 60_000 + 5000) },
+        { siteId: 'shop', lastSeen: iso(BASE + 5000) },
+        { siteId: 'shop2', lastSeen: iso(BASE + 5000) },
+      ],
+    });
+  });
+
+  test('a site appears with its first window and goes once its last one is erased', async () => {
+    const onlyWindow = windowResult({ siteId: 'a-brief-site', userId: 'visitor', windowStart: iso(BASE + 60_000) });
+    await seedWindows(d.pool, [onlyWindow]);
+    const listed = (await get('/api/v1/sites')).body.sites as Array<{ siteId: string; lastSeen?: string }>;
+    assert.deepEqual(listed.map((s) => s.siteId), ['a-brief-site', 'default', 'shop', 'shop2']);
+    assert.equal(listed[0]!.lastSeen, onlyWindow.windowEnd);
+    const erased = await d.app.inject({ method: 'DELETE', url: '/api/v1/users/visitor?siteId=a-brief-site', headers: AUTH });
+    assert.deepEqual(erased.json(), { deleted: 1 });
+    const after = (await get('/api/v1/sites')).body.sites as Array<{ siteId: string }>;
+    assert.deepEqual(after.map((s) => s.siteId), ['default', 'shop', 'shop2']);
+  });
+
+  test('an empty store lists no sites', async (context) => {
+    const empty = await startTestDashboard(testScope(context));
+    const r = await empty.app.inject({ method: 'GET', url: '/api/v1/sites', headers: AUTH });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(r.json(), { sites: [] });
+  });
+});
+
 describe('DELETE /api/v1/users/{userId}', () => {
   const del = async (url: string) => {
     const r = await d.app.inject({ method: 'DELETE', url, headers: AUTH });
@@ -198,11 +231,11 @@ describe('DELETE /api/v1/users/{userId}', () => {
       windowResult({ siteId: 'shop2', userId: 'gone', windowStart: iso(BASE) }),
     ]);
     assert.deepEqual(await del('/api/v1/users/gone?siteId=shop'), { status: 200, body: { deleted: 1 } });
-    assertError(await get('/api/v1/users/gone/metrics?siteId=shop'), 400, 'unknown_user');
+    assertError(await get('/api/v1/users/gone/metrics?siteId=shop'), 404, 'unknown_user');
     assert.equal(((await get('/api/v1/users/gone/metrics')).body.windows as unknown[]).length, 2);
     assert.deepEqual(await del('/api/v1/users/gone'), { status: 200, body: { deleted: 3 } });
-    assertError(await get('/api/v1/users/gone/metrics'), 400, 'unknown_user');
-    assertError(await get('/api/v1/users/gone/metrics?siteId=shop2'), 400, 'unknown_user');
+    assertError(await get('/api/v1/users/gone/metrics'), 404, 'unknown_user');
+    assertError(await get('/api/v1/users/gone/metrics?siteId=shop2'), 404, 'unknown_user');
     assert.deepEqual(await del('/api/v1/users/gone'), { status: 200, body: { deleted: 0 } });
     assert.deepEqual(await del(`/api/v1/users/${encodeURIComponent(SQLISH_USER)}`), { status: 200, body: { deleted: 0 } });
     assert.equal((await d.pool.query('SELECT count(*)::int AS n FROM user_metrics')).rows[0].n, 7, 'nobody else was touched');
@@ -241,6 +274,15 @@ describe('service routes', () => {
     assert.ok(doc.paths['/api/v1/metrics/timeline']?.get);
     assert.ok(doc.paths['/api/v1/metrics/top-users']?.get);
     assert.ok(doc.paths['/api/v1/users/{userId}']?.delete);
+    assert.ok(doc.paths['/api/v1/sites']?.get);
+    // The documented answers: 404 for an unknown user, 403 for erasing with a read-only token.
+    const responses = (path: string, method: string) => Object.keys((doc.paths[path]?.[method] as { responses: object }).responses);
+    assert.ok(responses('/api/v1/users/{userId}/metrics', 'get').includes('404'));
+    assert.ok(!responses('/api/v1/users/{userId}/metrics', 'get').includes('403'));
+    assert.ok(responses('/api/v1/users/{userId}', 'delete').includes('403'));
+    const description = (doc as unknown as { info: { description: string } }).info.description;
+    assert.match(description, /API_READ_TOKENS/);
+    assert.match(description, /403/);
   });
 
   test('security headers and the UI Content-Security-Policy', async () => {
@@ -253,7 +295,7 @@ describe('service routes', () => {
     assert.doesNotMatch(csp, /unsafe-eval/);
     assert.equal(r.headers['x-content-type-options'], 'nosniff');
     assert.ok(r.headers['x-frame-options']);
-    assert.ok(r.headers['referrer-policy']);
+    assert.equal(r.headers['referrer-policy'], 'no-referrer');
     const api = await d.app.inject({ method: 'GET', url: '/api/v1/metrics/timeline', headers: AUTH });
     assert.equal(api.headers['x-content-type-options'], 'nosniff');
   });

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DashboardError } from '../errors.js';
-import { deleteUser, timeline, topUsers, userExists, userWindows, type Queryable, type TimelinePoint } from '../metrics-store.js';
+import { deleteUser, listSites, timeline, topUsers, userExists, userWindows, type Queryable, type TimelinePoint } from '../metrics-store.js';
 import {
   DeleteUserQuery,
   DeleteUserReply,
   ErrorSchema,
+  SitesReply,
   TimelineQuery,
   TimelineReply,
   TopUsersQuery,
@@ -42,7 +43,9 @@ export async function metricsRoutes(fastify: FastifyInstance, { db, now }: Metri
         params: UserParams,
         querystring: UserMetricsQuery,
         security,
-        response: { 200: UserMetricsReply, ...errors },
+        description:
+          'A user with no stored window on the site answers `404 unknown_user`; a known user with nothing in the range gets `{"windows": []}`.',
+        response: { 200: UserMetricsReply, ...errors, 404: ErrorSchema },
       },
     },
     async (request) => {
@@ -55,6 +58,19 @@ export async function metricsRoutes(fastify: FastifyInstance, { db, now }: Metri
       }
       return { windows };
     },
+  );
+
+  app.get(
+    '/sites',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'The sites that have stored windows, by id, each with the end of its newest window',
+        security,
+        response: { 200: SitesReply, 401: ErrorSchema, 503: ErrorSchema },
+      },
+    },
+    async () => ({ sites: await listSites(db) }),
   );
 
   app.get(
@@ -100,12 +116,15 @@ export async function metricsRoutes(fastify: FastifyInstance, { db, now }: Metri
       schema: {
         tags: ['privacy'],
         summary: "Erase a user's stored metrics (GDPR); idempotent",
-        description: 'Without `siteId` the user is erased on every site. Erasing a user with nothing stored answers `{"deleted": 0}`.',
+        description:
+          'Without `siteId` the user is erased on every site. Erasing a user with nothing stored answers `{"deleted": 0}`. ' +
+          'Needs `API_TOKEN`: a read-only token (`API_READ_TOKENS`) gets `403 forbidden`.',
         params: UserParams,
         querystring: DeleteUserQuery,
         security,
-        response: { 200: DeleteUserReply, ...errors },
+        response: { 200: DeleteUserReply, ...errors, 403: ErrorSchema },
       },
+      config: { access: 'admin' },
     },
     async (request) => ({ deleted: await deleteUser(db, request.params.userId, request.query.siteId) }),
   );
