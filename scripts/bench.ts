@@ -30,7 +30,7 @@ if (!file) {
   process.exit(2);
 }
 const infra = await startEphemeralInfra(log);
-let exitCode = 1;
+let exitCode: number;
 try {
   exitCode = await new Promise<number>((resolve) => {
     // --expose-gc lets a bench measure live heap after a full collection. An app's bench runs

@@ -5,18 +5,25 @@
  *
  * TEST_KAFKA_BROKERS reuses a running broker instead of starting one (random topic names keep
  * runs apart); DATABASE_URL picks the PostgreSQL server.
+ *
+ * A full run (what CI runs) starts with the static checks (scripts/check.ts: tsc for the root
+ * and the web UI's tsconfig, ESLint); a type or lint error fails it before any test starts.
+ * A subset run skips them unless `--checks` is given.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ensureChromium, repoRoot, startEphemeralInfra } from '@clickstream/local-infra';
+import { runChecks } from './check.js';
 
 const log = (message: string) => process.stderr.write(`[test] ${message}\n`);
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const filters = args.filter((a) => a !== '--checks');
+const checks = filters.length === 0 || args.includes('--checks');
 
 function findTestFiles(): string[] {
   const files: string[] = [];
-  for (const root of ['apps', 'packages', 'e2e'].map((d) => join(repoRoot, d))) {
+  for (const root of ['apps', 'packages', 'scripts', 'e2e'].map((d) => join(repoRoot, d))) {
     let entries: string[];
     try {
       entries = readdirSync(root, { recursive: true }) as string[];
@@ -40,6 +47,10 @@ if (files.length === 0) {
 }
 
 const started = Date.now();
+if (checks && !(await runChecks({ types: true, lint: true }, log))) {
+  log('not running the tests: the checks failed');
+  process.exit(1);
+}
 let exitCode = 1;
 let infra: Awaited<ReturnType<typeof startEphemeralInfra>> | undefined;
 try {

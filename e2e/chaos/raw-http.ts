@@ -39,13 +39,14 @@ export function rawRequest(
     });
     socket.on('error', () => finish(() => resolve(answer())));
     socket.on('close', () => finish(() => resolve(answer())));
-    socket.on('connect', async () => {
+    const writeChunks = async () => {
       for (const chunk of chunks) {
         if (socket.destroyed) return;
         socket.write(chunk);
         if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
       }
-    });
+    };
+    socket.on('connect', () => void writeChunks());
   });
 }
 

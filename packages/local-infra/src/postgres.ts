@@ -87,7 +87,7 @@ export async function ensurePostgres(options: {
   } catch (error) {
     // start() rejects with no reason when the server exits early; its log says why.
     const reason = error instanceof Error ? error.message : 'the server exited during start-up';
-    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${reason}\n${recentLog.join('\n')}`);
+    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${reason}\n${recentLog.join('\n')}`, { cause: error });
   }
   // Whatever way the owner exits, the server is told to stop (stop() signals it synchronously).
   const stopOnExit = () => void server.stop();

@@ -9,7 +9,8 @@ import type pg from 'pg';
  */
 
 // Any 64-bit constant: dashboards fold one at a time rather than queue on the same totals rows.
-const FOLD_LOCK = 0x636c6b7374726d; // "clkstrm"
+// 0x636c6b7374726d ("clkstrm"), as text: it is past 2^53, where a JavaScript number rounds it.
+const FOLD_LOCK = '27985231448666733';
 
 export async function foldDeltas(pool: pg.Pool): Promise<number> {
   const client = await pool.connect();
