@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { EVENT_LIMITS, type InvalidEventRecord } from '@clickstream/shared';
+import { bundledCountryLookup, type CountryLookup } from './country.js';
 import { OriginPolicy } from './cors.js';
-import type { CollectorConfig } from './env.js';
+import type { CollectorConfig, TrustProxy } from './env.js';
 import { CollectorError, COLLECTOR_ERRORS, type CollectorErrorCode } from './errors.js';
 import { enrichedEventJson, requestSuffix } from './enrich.js';
 import type { EventProducer } from './event-producer.js';
@@ -19,6 +20,8 @@ export interface CollectorDeps {
   now?: () => number;
   /** The snippet to serve; loaded (and built when missing) on first use otherwise. */
   snippet?: () => Promise<SnippetAsset>;
+  /** Client address → country; the bundled data otherwise. */
+  countries?: CountryLookup;
 }
 
 const EVENTS_ROUTE = '/v1/events';
@@ -53,11 +56,24 @@ function invalidRecordJson(record: InvalidEventRecord): string {
   }
 }
 
-export function buildCollectorApp({ config, producer, metrics = new CollectorMetrics(), now = Date.now, snippet = loadSnippetAsset }: CollectorDeps): FastifyInstance {
+/** TRUST_PROXY as Fastify takes it (its types have no hop count: a count is "trust the nearest n"). */
+function fastifyTrustProxy(setting: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return typeof setting === 'boolean' ? setting : [...setting];
+}
+
+export function buildCollectorApp({
+  config,
+  producer,
+  metrics = new CollectorMetrics(),
+  now = Date.now,
+  snippet = loadSnippetAsset,
+  countries = bundledCountryLookup(),
+}: CollectorDeps): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: EVENT_LIMITS.maxBodyBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // Fastify's default (0) lets a client that sends headers and then trickles or stalls its body
     // hold a connection forever; 64 KiB arrives well within this. Node 20 reads the timeout only
     // when the server is constructed, hence also under `http`; it checks every 2 s (else 30 s).
@@ -121,7 +137,8 @@ export function buildCollectorApp({ config, producer, metrics = new CollectorMet
     handler: async (request, reply) => {
       const receivedAt = now();
       const { sentAt, single, accepted, rejected } = validateBody(request.body);
-      const facts = { receivedAt, sentAt, userAgent: userAgents.get(request.headers['user-agent']) };
+      // request.ip follows TRUST_PROXY; only the country leaves this line.
+      const facts = { receivedAt, sentAt, userAgent: userAgents.get(request.headers['user-agent']), country: countries.country(request.ip) };
       const suffix = requestSuffix(facts);
       const clicks = accepted.map((event) => ({ key: event.userId, value: enrichedEventJson(event, facts, suffix) }));
       const invalid = rejected.map((r) => {

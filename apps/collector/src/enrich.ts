@@ -5,9 +5,11 @@ export interface RequestFacts {
   receivedAt: number;
   sentAt: number | undefined;
   userAgent: UserAgentFacts;
+  /** ISO 3166-1 alpha-2 of the client address, or null; the address itself is not kept. */
+  country: string | null;
 }
 
-/** Server-side facts added to each accepted event. The client address is deliberately absent. */
+/** Server-side facts added to each accepted event. The client address is deliberately absent (only its country). */
 export function enrichEvent(event: ClientEvent, facts: RequestFacts): EnrichedEvent {
   return {
     ...event,
@@ -18,6 +20,7 @@ export function enrichEvent(event: ClientEvent, facts: RequestFacts): EnrichedEv
     os: facts.userAgent.os,
     deviceType: facts.userAgent.deviceType,
     isBot: facts.userAgent.isBot,
+    country: facts.country,
   };
 }
 
@@ -36,5 +39,5 @@ export function enrichedEventJson(event: ClientEvent, facts: RequestFacts, suffi
 /** The part of the enriched JSON that is the same for every event of a request. */
 export function requestSuffix(facts: RequestFacts): string {
   const ua = facts.userAgent;
-  return `,"receivedAt":${facts.receivedAt},"browser":${JSON.stringify(ua.browser)},"os":${JSON.stringify(ua.os)},"deviceType":${JSON.stringify(ua.deviceType)},"isBot":${ua.isBot}}`;
+  return `,"receivedAt":${facts.receivedAt},"browser":${JSON.stringify(ua.browser)},"os":${JSON.stringify(ua.os)},"deviceType":${JSON.stringify(ua.deviceType)},"isBot":${ua.isBot},"country":${facts.country === null ? 'null' : JSON.stringify(facts.country)}}`;
 }

@@ -1,4 +1,5 @@
-import { ConfigError, readBoolean, readBrokers, readInt, readList, readPort, readString, readTopicPrefix, topicNames, type TopicNames } from '@clickstream/shared';
+import { isIP } from 'node:net';
+import { ConfigError, readBrokers, readInt, readList, readPort, readString, readTopicPrefix, topicNames, type TopicNames } from '@clickstream/shared';
 
 export interface CollectorConfig {
   readonly port: number;
@@ -18,9 +19,17 @@ export interface CollectorConfig {
   readonly produceConcurrency: number;
   /** Compression of produce batches: gzip (default; every kafkajs consumer reads it) or none. */
   readonly produceCompression: 'gzip' | 'none';
-  /** Read the client address from X-Forwarded-For (only behind a proxy you run). */
-  readonly trustProxy: boolean;
+  /**
+   * Whether X-Forwarded-For gives the client address (for the country and the rate limiter),
+   * as Fastify's `trustProxy` takes it: false (the socket's peer), true (the left-most entry),
+   * a hop count (trust that many proxies in front), or the addresses/CIDRs of your proxies.
+   */
+  readonly trustProxy: TrustProxy;
+  /** A country MMDB file to use instead of the bundled one; undefined: the bundled one. */
+  readonly countryDb: string | undefined;
 }
+
+export type TrustProxy = boolean | number | readonly string[];
 
 export function parseCollectorConfig(env: Record<string, string | undefined> = process.env): CollectorConfig {
   return Object.freeze({
@@ -35,7 +44,8 @@ export function parseCollectorConfig(env: Record<string, string | undefined> = p
     produceMaxBatchEvents: readInt(env, 'PRODUCE_MAX_BATCH_EVENTS', 5000, { min: 1, max: 100_000 }),
     produceConcurrency: readInt(env, 'PRODUCE_CONCURRENCY', 3, { min: 1, max: 16 }),
     produceCompression: readCompression(env),
-    trustProxy: readBoolean(env, 'TRUST_PROXY', false),
+    trustProxy: readTrustProxy(env),
+    countryDb: env.COUNTRY_DB?.trim() || undefined,
   });
 }
 
@@ -58,4 +68,46 @@ function readCompression(env: Record<string, string | undefined>): 'gzip' | 'non
   const raw = readString(env, 'PRODUCE_COMPRESSION', 'gzip').toLowerCase();
   if (raw !== 'gzip' && raw !== 'none') throw new ConfigError('PRODUCE_COMPRESSION', `"${raw}" is not gzip or none`);
   return raw;
+}
+
+// proxy-addr's names for the special-purpose ranges proxies usually sit in.
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrSubnet(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const mask = entry.slice(slash + 1);
+  if (/^\d{1,3}$/.test(mask)) return Number(mask) <= (version === 4 ? 32 : 128);
+  return version === 4 && isIP(mask) === 4; // 10.0.0.0/255.0.0.0
+}
+
+/**
+ * TRUST_PROXY: `false` (default) / `true`, a hop count (`1`: one proxy of yours in front; `0` is
+ * false), or a comma-separated list of proxy addresses and CIDRs (`10.0.0.0/8,127.0.0.1`,
+ * also `loopback`, `linklocal`, `uniquelocal`).
+ */
+export function readTrustProxy(env: Record<string, string | undefined>): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim();
+  if (!raw) return false;
+  const lower = raw.toLowerCase();
+  if (['true', 'yes', 'on'].includes(lower)) return true;
+  if (['false', 'no', 'off'].includes(lower)) return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 100) throw new ConfigError('TRUST_PROXY', `${hops} proxy hops is more than 100`);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw.split(',').map((s) => s.trim());
+  for (const entry of entries) {
+    if (!PROXY_RANGE_NAMES.has(entry.toLowerCase()) && !isAddressOrSubnet(entry)) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `"${entry}" is not true, false, a hop count, or a proxy address/CIDR (e.g. 10.0.0.0/8, loopback)`,
+      );
+    }
+  }
+  return Object.freeze(entries.map((e) => (PROXY_RANGE_NAMES.has(e.toLowerCase()) ? e.toLowerCase() : e)));
 }

@@ -1,5 +1,6 @@
-import { loadConfigOrExit } from '@clickstream/shared';
+import { ConfigError, loadConfigOrExit } from '@clickstream/shared';
 import { buildCollectorApp } from './app.js';
+import { bundledCountryLookup, CountryLookup } from './country.js';
 import { parseCollectorConfig } from './env.js';
 import { EventProducer } from './event-producer.js';
 import { CollectorMetrics } from './metrics.js';
@@ -7,6 +8,14 @@ import { loadSnippetAsset } from './snippet-asset.js';
 
 const log = (message: string) => process.stdout.write(`[collector] ${message}\n`);
 const config = loadConfigOrExit(() => parseCollectorConfig());
+const countries = loadConfigOrExit(() => {
+  if (config.countryDb === undefined) return bundledCountryLookup();
+  try {
+    return CountryLookup.open(config.countryDb);
+  } catch (error) {
+    throw new ConfigError('COUNTRY_DB', `cannot read a country MMDB file at ${config.countryDb}: ${(error as Error).message}`);
+  }
+});
 const metrics = new CollectorMetrics({ processMetrics: true });
 // Built here when dist/ is missing (fresh clone), so a broken snippet stops the start, not a page.
 const snippet = await loadSnippetAsset();
@@ -24,9 +33,9 @@ const producer = new EventProducer({
 // Listen even while Kafka is down: requests get 503 + Retry-After and /healthz says why,
 // until the producer connects by itself.
 producer.connectInBackground();
-const app = buildCollectorApp({ config, producer, metrics, snippet: async () => snippet });
+const app = buildCollectorApp({ config, producer, metrics, snippet: async () => snippet, countries });
 const address = await app.listen({ port: config.port, host: config.host });
-log(`listening on ${address} (Kafka ${config.kafkaBrokers.join(',')})`);
+log(`listening on ${address} (Kafka ${config.kafkaBrokers.join(',')}; country data of ${countries.builtAt.toISOString().slice(0, 10)})`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -48,24 +48,28 @@ test('user agents: browser, OS, device type and bots', () => {
 test('enrichment corrects device clock skew and never adds the client address', () => {
   const enriched = enrichEvent(
     { id: 'abcdefgh', type: 'page_view', userId: 'u', sessionId: 's', ts: 1_000, url: 'https://a.example/' },
-    { receivedAt: 10_000, sentAt: 1_500, userAgent: parseUserAgent(undefined) },
+    { receivedAt: 10_000, sentAt: 1_500, userAgent: parseUserAgent(undefined), country: 'DE' },
   );
   assert.equal(enriched.eventTime, 9_500);
   assert.equal(enriched.siteId, 'default');
   assert.equal(enriched.receivedAt, 10_000);
+  assert.equal(enriched.country, 'DE');
   assert.ok(!JSON.stringify(enriched).includes('127.0.0.1'));
-  assert.deepEqual(Object.keys(enriched).sort(), ['browser', 'deviceType', 'eventTime', 'id', 'isBot', 'os', 'receivedAt', 'sessionId', 'siteId', 'ts', 'type', 'url', 'userId']);
+  assert.deepEqual(Object.keys(enriched).sort(), ['browser', 'country', 'deviceType', 'eventTime', 'id', 'isBot', 'os', 'receivedAt', 'sessionId', 'siteId', 'ts', 'type', 'url', 'userId']);
 });
 
 test('the enriched JSON written to Kafka equals the enriched event, with and without siteId', () => {
   const userAgent = parseUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1');
-  const facts = { receivedAt: 10_000, sentAt: 1_500, userAgent };
+  const facts = { receivedAt: 10_000, sentAt: 1_500, userAgent, country: 'US' as string | null };
   const events = [
     { id: 'abcdefgh', type: 'page_view' as const, userId: 'u"\\', sessionId: 's', ts: 1_000, url: 'https://a.example/\u2028', title: 'caf\u00e9' },
     { id: 'abcdefgi', type: 'custom' as const, siteId: 'shop', userId: 'u', sessionId: 's', ts: 20_000, url: 'https://a.example/', name: 'n', props: { a: 1, b: 'x', c: true } },
   ];
   for (const event of events) assert.deepEqual(JSON.parse(enrichedEventJson(event, facts)), enrichEvent(event, facts));
   assert.deepEqual(JSON.parse(enrichedEventJson(events[0]!, { ...facts, sentAt: undefined })), enrichEvent(events[0]!, { ...facts, sentAt: undefined }));
+  const unknown = { ...facts, country: null };
+  assert.deepEqual(JSON.parse(enrichedEventJson(events[1]!, unknown)), enrichEvent(events[1]!, unknown));
+  assert.equal(JSON.parse(enrichedEventJson(events[1]!, unknown)).country, null);
 });
 
 test('config: defaults, and a bad setting names itself', () => {

@@ -114,6 +114,11 @@ export const EnrichedEventSchema = Type.Composite([
     os: Type.String(),
     deviceType: Type.Union(DEVICE_TYPES.map((t) => Type.Literal(t))),
     isBot: Type.Boolean(),
+    /**
+     * ISO 3166-1 alpha-2 country of the client address, or null when unknown (private or
+     * loopback address, not in the data). Absent on events written before the collector set it.
+     */
+    country: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   }),
 ]);
 export type EnrichedEvent = Static<typeof EnrichedEventSchema>;
