@@ -23,6 +23,7 @@ test('five faults in turn lose and double nothing that the collector acknowledge
   assert.ok(report.acknowledged > 1000, `${report.acknowledged} events acknowledged`);
   assert.ok(report.windowsExpected > 100, `${report.windowsExpected} windows expected`);
   assert.ok(report.lateEvents > 0, 'some events were too late, and went to website-clicks-late');
+  assert.ok(report.visitsExpected > 50, `${report.visitsExpected} visits expected`);
   assert.equal(report.lost, 0, 'no acknowledged event lost');
   assert.equal(report.doubleCounted, 0, 'no event counted twice');
   assert.equal(report.duplicateTopicRecords, 0, 'no duplicate (window, revision) on read_committed user-metrics');

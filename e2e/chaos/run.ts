@@ -242,6 +242,7 @@ export function formatReport(report: ChaosReport): string {
     `duplicate user-metrics records:   ${report.duplicateTopicRecords} (of ${report.topicRecords}, read_committed)`,
     `windows expected / in PostgreSQL: ${report.windowsExpected} / ${report.windowsInPostgres}`,
     `late events (website-clicks-late): ${report.lateEvents}`,
+    `visits expected / in PostgreSQL: ${report.visitsExpected} / ${report.visitsInPostgres}`,
     `log records ${report.logRecords}, of which retried duplicates ${report.duplicateLogRecords}, unacknowledged ${report.unacknowledgedInLog}`,
     `requests ${report.traffic.requests}, 503s ${report.traffic.status503}, 429s ${report.traffic.status429}, connection errors ${report.traffic.networkErrors}, bodies re-sent ${report.traffic.resent}`,
     `recovery ms: min ${Math.min(...recoveries)}, median ${recoveries.sort((a, b) => a - b)[Math.floor(recoveries.length / 2)]}, max ${Math.max(...recoveries)}`,

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientEvent } from '@clickstream/shared';
-import { seededRandom } from '../../apps/processor/test/support/stream.js';
+import { DESKTOP_USER_AGENT, seededRandom } from '@clickstream/local-infra/testing';
 
 export interface TrafficOptions {
   seed: number;
@@ -147,10 +147,15 @@ export class Traffic {
     if (wait > 0) await sleep(wait);
   }
 
-  /** Sends until a 202, as the snippet retries: same body, same ids. */
+  /**
+   * Sends until a 202, as the snippet retries: same events, same ids, and - for a batch - a fresh
+   * `sentAt` on every attempt. How long a request spends in flight differs between attempts, so
+   * the collector derives a slightly different event time each time (up to 0.4 s here), which puts
+   * some retries across a window boundary from their first attempt.
+   */
   private async deliver(body: object, resend = false): Promise<void> {
-    const payload = JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {
+      const payload = JSON.stringify('events' in body ? { ...body, sentAt: Date.now() - Math.round(this.random() * 400) } : body);
       this.stats.requests += 1;
       let status = 0;
       let retryAfter = 0;
@@ -158,7 +163,7 @@ export class Traffic {
       try {
         const response = await fetch(`${this.options.collectorUrl}/v1/events`, {
           method: 'POST',
-          headers: { 'content-type': attempt % 2 === 0 ? 'application/json' : 'text/plain' },
+          headers: { 'content-type': attempt % 2 === 0 ? 'application/json' : 'text/plain', 'user-agent': DESKTOP_USER_AGENT },
           body: payload,
           signal: AbortSignal.timeout(15_000),
         });
@@ -193,7 +198,8 @@ export class Traffic {
     const batch = random() < 0.6 ? 2 + Math.floor(random() * 19) : 1;
     const events: ClientEvent[] = [];
     for (let i = 0; i < batch; i++) events.push(this.nextEvent(user));
-    return batch === 1 ? events[0]! : { events };
+    // Like the snippet, most requests are batches stamped with sentAt; some are a bare event.
+    return batch === 1 && random() < 0.5 ? events[0]! : { events };
   }
 
   private nextEvent(user: number): ClientEvent {

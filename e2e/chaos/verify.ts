@@ -4,9 +4,17 @@
  * the same too-late decisions as the processor); every acknowledged id must be in that log.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { TopicNames, WindowResult } from '@clickstream/shared';
+import type { TopicNames, VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
 import { referenceKey, referenceWindows, type ReferenceOutput } from '../../apps/processor/test/support/reference.js';
-import { compareWithReference, readTopicLog, readUserMetrics, sentinelEvent, toReferenceEvents } from '../../apps/processor/test/support/stream.js';
+import {
+  compareVisitsWithReference,
+  compareWithReference,
+  readTopicLog,
+  readUserMetrics,
+  readUserSessions,
+  sentinelEvent,
+  toReferenceEvents,
+} from '../../apps/processor/test/support/stream.js';
 
 export const OPERATOR = { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000 };
 
@@ -75,12 +83,16 @@ export interface SinkCheck {
   duplicateTopicRecords: number;
   topicRecords: number;
   lateEvents: number;
+  visitsExpected: number;
+  visitsInPostgres: number;
 }
 
 export async function checkSinks(brokers: string[], topics: TopicNames, databaseUrl: string, reference: ReferenceOutput): Promise<SinkCheck> {
   const rows = await readUserMetrics(databaseUrl);
   const records = (await readTopicLog(brokers, topics.metrics)).flat().map((m) => JSON.parse(m.value) as WindowResult);
   const late = (await readTopicLog(brokers, topics.late)).flat().map((m) => (JSON.parse(m.value) as { id: string }).id);
+  const visitRows = await readUserSessions(databaseUrl);
+  const visitRecords = (await readTopicLog(brokers, topics.sessions)).flat().map((m) => JSON.parse(m.value) as VisitResult | VisitDeletionMarker);
   let doubleCounted = 0;
   let undercounted = 0;
   let eventsExpected = 0;
@@ -100,7 +112,7 @@ export async function checkSinks(brokers: string[], topics: TopicNames, database
     seen.add(key);
   }
   return {
-    problems: compareWithReference(reference, rows, records, late),
+    problems: [...compareWithReference(reference, rows, records, late), ...compareVisitsWithReference(reference, visitRows, visitRecords)],
     windowsExpected: reference.windows.size,
     windowsInPostgres: rows.size,
     eventsExpected,
@@ -109,5 +121,7 @@ export async function checkSinks(brokers: string[], topics: TopicNames, database
     duplicateTopicRecords,
     topicRecords: records.filter((r) => r.siteId !== 'sentinel').length,
     lateEvents: late.length,
+    visitsExpected: reference.visits.size,
+    visitsInPostgres: visitRows.size,
   };
 }

@@ -10,7 +10,7 @@ import {
   ConfigError,
   type TopicNames,
 } from '@clickstream/shared';
-import type { WindowOperatorConfig } from './operators/window-operator.js';
+import type { PartitionOperatorConfig } from './operators/partition-operator.js';
 import { WINDOW_SIZE_MS } from '@clickstream/shared';
 import { CRASH_POINTS, parseCrashSpec, type CrashSpec } from './crash-points.js';
 
@@ -20,7 +20,7 @@ export interface ProcessorConfig {
   readonly topics: TopicNames;
   readonly consumerGroup: string;
   readonly metricsPort: number;
-  readonly operator: Readonly<WindowOperatorConfig>;
+  readonly operator: Readonly<PartitionOperatorConfig>;
   /** How often open-window state, offsets and results are committed. */
   readonly checkpointIntervalMs: number;
   /** Upper bound the broker gives an open output transaction of a dead processor. */
@@ -47,6 +47,7 @@ export function parseProcessorConfig(env: Record<string, string | undefined> = p
       idleTimeoutMs: readInt(env, 'IDLE_TIMEOUT_MS', 1000, { min: 1, max: 3_600_000 }),
       retryHorizonMs: readInt(env, 'RETRY_HORIZON_MS', 30_000, { max: 3_600_000 }),
       countBots: readBoolean(env, 'COUNT_BOTS', false),
+      sessionGapMs: readInt(env, 'SESSION_GAP_MS', 1_800_000, { min: 1000, max: 86_400_000 }),
     }),
     checkpointIntervalMs: readInt(env, 'CHECKPOINT_INTERVAL_MS', 1000, { min: 10, max: 600_000 }),
     transactionTimeoutMs: readInt(env, 'TRANSACTION_TIMEOUT_MS', 10_000, { min: 1000, max: 900_000 }),

@@ -2,3 +2,4 @@ export { migrate } from './migrate.js';
 export { ensureDatabase, databaseName, redact } from './database.js';
 export { toWindowResult, type UserMetricsRow } from './user-metrics-row.js';
 export { upsertWindowResults } from './upsert-window-results.js';
+export { upsertVisitResults, toVisitResult, type UserSessionsRow } from './upsert-visit-results.js';

@@ -130,3 +130,11 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A desktop browser's User-Agent. Node's fetch says "node" and headless Chromium says
+ * "HeadlessChrome", which the collector rightly flags as bots, and bots count in no metric: a
+ * test or a load that plays a person sends this.
+ */
+export const DESKTOP_USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';

@@ -18,8 +18,10 @@ export async function ensureTopics(
     const existing = new Set(await admin.listTopics());
     const wanted = Object.values(topics).filter((name) => !existing.has(name));
     if (wanted.length > 0) {
+      // kafkajs' own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy broker
+      // answers for a moment after creating a topic; the wait below covers what it would check.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: wanted.map((topic) => ({
           topic,
           numPartitions: partitions,

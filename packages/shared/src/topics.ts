@@ -2,6 +2,7 @@
 export const TOPICS = Object.freeze({
   clicks: 'website-clicks',
   metrics: 'user-metrics',
+  sessions: 'user-sessions',
   late: 'website-clicks-late',
   invalid: 'website-clicks-invalid',
 } as const);
@@ -16,6 +17,7 @@ export function topicNames(prefix = ''): TopicNames {
   return Object.freeze({
     clicks: `${prefix}${TOPICS.clicks}`,
     metrics: `${prefix}${TOPICS.metrics}`,
+    sessions: `${prefix}${TOPICS.sessions}`,
     late: `${prefix}${TOPICS.late}`,
     invalid: `${prefix}${TOPICS.invalid}`,
   });

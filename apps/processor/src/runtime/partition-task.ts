@@ -1,8 +1,10 @@
+import type { VisitDeletionMarker } from '@clickstream/shared';
 import type { Checkpoint, ClaimedPartition, PartitionRef } from '../state/checkpoint-store.js';
 import type { OutboxEntry, OutboxRecord } from '../state/outbox-codec.js';
 import type { StateLogEntry } from '../state/state-log.js';
 import type { KafkaOutboxSink } from '../sinks/kafka-sink.js';
-import { WindowOperator, type ProcessOutcome, type WindowOperatorConfig } from '../operators/window-operator.js';
+import type { ProcessOutcome } from '../operators/window-operator.js';
+import { PartitionOperator, type PartitionOperatorConfig } from '../operators/partition-operator.js';
 import { decodeEvent } from './event-decoder.js';
 
 /** Compact the state log once it exceeds this many bytes and this many times the last snapshot. */
@@ -24,7 +26,7 @@ export type InputOutcome = ProcessOutcome | 'undecodable' | 'replayed';
  * `delivered` (the Kafka sink).
  */
 export class PartitionTask {
-  readonly operator: WindowOperator;
+  readonly operator: PartitionOperator;
   readonly epoch: number;
   private next: number;
   private committed: number;
@@ -45,7 +47,7 @@ export class PartitionTask {
     readonly ref: PartitionRef,
     claimed: ClaimedPartition,
     startOffset: number,
-    config: WindowOperatorConfig,
+    config: PartitionOperatorConfig,
     now: number,
     readonly sink: KafkaOutboxSink,
   ) {
@@ -55,7 +57,7 @@ export class PartitionTask {
     this.outboxSeq = claimed.outboxSeq;
     this.stateSeq = claimed.stateSeq;
     this.stateLogBytes = claimed.stateLogBytes;
-    this.operator = new WindowOperator(config, now, claimed.snapshot);
+    this.operator = new PartitionOperator(config, now, claimed.snapshot);
   }
 
   /** Offset of the next input record to process. */
@@ -118,6 +120,13 @@ export class PartitionTask {
     const delta = this.operator.takeDelta();
     const records: OutboxRecord[] = [];
     for (const result of fired.results) records.push({ t: 'metrics', k: result.userId, v: JSON.stringify(result) });
+    // Deletion markers first: a reader applying records in order never sees a merged-away visit
+    // outlive the revision that absorbed it.
+    for (const deletion of fired.visitDeletions) {
+      const marker: VisitDeletionMarker = { deleted: true, siteId: deletion.siteId, userId: deletion.userId, sessionStart: new Date(deletion.start).toISOString() };
+      records.push({ t: 'sessions', k: deletion.userId, v: JSON.stringify(marker) });
+    }
+    for (const visit of fired.visits) records.push({ t: 'sessions', k: visit.userId, v: JSON.stringify(visit) });
     for (const late of fired.late) records.push({ t: 'late', k: late.event.userId, v: JSON.stringify({ ...late.event, reason: late.reason }) });
     records.push(...this.undecodable);
     this.undecodable = [];
@@ -132,6 +141,8 @@ export class PartitionTask {
       nextOffset: this.next,
       delta,
       results: fired.results,
+      visits: fired.visits,
+      visitDeletions: fired.visitDeletions,
       outbox,
       outboxSeq: this.outboxSeq,
       state: this.stateEntry(delta),
@@ -169,15 +180,17 @@ export class PartitionTask {
    * keeps both restore time and the cost per checkpoint proportional to the state.
    */
   private stateEntry(delta: Checkpoint['delta']): StateLogEntry | undefined {
-    if (delta.upserts.length === 0 && delta.removals.length === 0) return undefined;
+    const visits = delta.visits;
+    if (delta.upserts.length === 0 && delta.removals.length === 0 && visits.upserts.length === 0 && visits.removals.length === 0) return undefined;
     this.stateSeq += 1;
     if (this.stateLogBytes > Math.max(SNAPSHOT_MIN_LOG_BYTES, SNAPSHOT_LOG_RATIO * this.lastSnapshotBytes)) {
-      const payload = JSON.stringify(this.operator.snapshot().windows);
+      const { windows, visits: held, nextVisitId } = this.operator.snapshot();
+      const payload = JSON.stringify({ windows, visits: held, nextVisitId });
       this.lastSnapshotBytes = payload.length;
       this.stateLogBytes = payload.length;
       return { seq: this.stateSeq, kind: 'snapshot', payload };
     }
-    const payload = JSON.stringify({ upserts: delta.upserts, removals: delta.removals });
+    const payload = JSON.stringify({ upserts: delta.upserts, removals: delta.removals, visits, nextVisitId: delta.nextVisitId });
     this.stateLogBytes += payload.length;
     return { seq: this.stateSeq, kind: 'delta', payload };
   }

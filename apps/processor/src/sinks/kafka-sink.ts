@@ -108,7 +108,7 @@ export class KafkaOutboxSink {
           byTopic = new Map();
           bytes = 0;
         }
-        const topic = record.t === 'metrics' ? this.topics.metrics : record.t === 'late' ? this.topics.late : this.topics.invalid;
+        const topic = this.topics[record.t];
         let messages = byTopic.get(topic);
         if (!messages) {
           messages = { topic, messages: [] };

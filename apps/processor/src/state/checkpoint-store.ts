@@ -1,9 +1,10 @@
 import pg from 'pg';
-import type { WindowResult } from '@clickstream/shared';
-import type { OperatorDelta, OperatorSnapshot } from '../operators/window-operator.js';
+import type { VisitResult, WindowResult } from '@clickstream/shared';
+import type { PartitionDelta, PartitionSnapshot } from '../operators/partition-operator.js';
+import type { VisitDeletion } from '../operators/session-windows.js';
 import type { WatermarkSnapshot } from '../operators/watermark.js';
 import { FencedError } from '../errors.js';
-import { writeResults } from '../sinks/postgres-sink.js';
+import { writeResults, writeVisits } from '../sinks/postgres-sink.js';
 import { encodeOutboxRecords, decodeOutboxRecords, type OutboxEntry } from './outbox-codec.js';
 import { replayStateLog, type StateLogEntry } from './state-log.js';
 
@@ -23,15 +24,18 @@ export interface ClaimedPartition {
   stateSeq: number;
   /** Bytes of state log since (and including) the latest snapshot: what a restore reads. */
   stateLogBytes: number;
-  snapshot: OperatorSnapshot;
+  snapshot: PartitionSnapshot;
 }
 
 export interface Checkpoint {
   ref: PartitionRef;
   epoch: number;
   nextOffset: number;
-  delta: OperatorDelta;
+  delta: PartitionDelta;
   results: WindowResult[];
+  /** Visits emitted by this checkpoint, and those deleted (merged away or moved). */
+  visits: VisitResult[];
+  visitDeletions: VisitDeletion[];
   /** This checkpoint's output for Kafka, in consecutive entries (none when it produced nothing). */
   outbox: OutboxEntry[];
   outboxSeq: number;
@@ -104,7 +108,7 @@ export class CheckpointStore {
             maxEventTime: watermark.maxEventTime ?? Number.NEGATIVE_INFINITY,
             watermark: watermark.watermark ?? Number.NEGATIVE_INFINITY,
           },
-          windows: replayStateLog(log.rows),
+          ...replayStateLog(log.rows),
         },
       };
     });
@@ -121,6 +125,7 @@ export class CheckpointStore {
       );
       if (fenced.rowCount !== 1) throw new FencedError(ref.partition, epoch);
       await writeResults(client, checkpoint.results);
+      await writeVisits(client, checkpoint.visits, checkpoint.visitDeletions);
       const state = checkpoint.state;
       if (state) {
         await client.query(

@@ -1,7 +1,7 @@
 /** One record waiting in the outbox for its Kafka transaction. */
 export interface OutboxRecord {
-  /** Which output: the window results, the late events or the undecodable inputs. */
-  t: 'metrics' | 'late' | 'invalid';
+  /** Which output: window results, visits, late events or undecodable inputs. */
+  t: 'metrics' | 'sessions' | 'late' | 'invalid';
   k: string | null;
   v: string;
 }
@@ -12,7 +12,7 @@ export interface OutboxEntry {
   records: OutboxRecord[];
 }
 
-const OUTBOX_TARGETS = new Set<OutboxRecord['t']>(['metrics', 'late', 'invalid']);
+const OUTBOX_TARGETS = new Set<OutboxRecord['t']>(['metrics', 'sessions', 'late', 'invalid']);
 
 /**
  * One line per record: `target TAB JSON(key) TAB value`. Values are JSON texts, which never hold

@@ -4,6 +4,10 @@ import { test } from 'node:test';
 import { createTestDatabase, testScope } from '@clickstream/local-infra/testing';
 import { CheckpointStore, type Checkpoint, type PartitionRef } from '../../src/state/checkpoint-store.js';
 import { FencedError } from '../../src/errors.js';
+import type { VisitSnapshot } from '../../src/operators/session-windows.js';
+import type { VisitResult } from '@clickstream/shared';
+import pg from 'pg';
+import { toVisitResult, type UserSessionsRow } from '@clickstream/db';
 
 const ref: PartitionRef = { consumerGroup: 'g', topic: 'website-clicks', partition: 3 };
 const watermark = { maxEventTime: 12_000, watermark: 10_000 };
@@ -12,10 +16,23 @@ const window = (userId: string, start: number) => ({
   pageViews: 1, clicks: 0, customEvents: 0, engagedMs: 0, revision: -1,
 });
 
+function visitState(vid: number, userId: string, start: number): VisitSnapshot {
+  const origin = { time: start, id: `v-${vid}`, source: 'Direct / None', utmSource: null, utmMedium: null, utmCampaign: null, country: null, browser: 'Firefox', os: 'Linux', deviceType: 'desktop' };
+  return { vid, siteId: 's', userId, start, end: start, pageViews: 1, events: 1, interactions: 0, origin, entry: null, exit: null, revision: 0, emittedStart: start };
+}
+
+function visit(userId: string, start: number, revision: number, pageViews = 1): VisitResult {
+  return {
+    siteId: 's', userId, sessionStart: new Date(start).toISOString(), sessionEnd: new Date(start + 1000).toISOString(), durationMs: 1000,
+    pageViews, events: pageViews, entryPage: '/', exitPage: '/', source: 'Direct / None', utmSource: null, utmMedium: null,
+    utmCampaign: null, country: 'DE', browser: 'Firefox', os: 'Linux', deviceType: 'desktop', bounce: pageViews === 1, open: true, revision,
+  };
+}
+
 function checkpoint(epoch: number, overrides: Partial<Checkpoint> = {}): Checkpoint {
   return {
-    ref, epoch, nextOffset: 100, results: [], outbox: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
-    delta: { watermark, upserts: [], removals: [] },
+    ref, epoch, nextOffset: 100, results: [], visits: [], visitDeletions: [], outbox: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
+    delta: { watermark, upserts: [], removals: [], visits: { upserts: [], removals: [] }, nextVisitId: 1 },
     ...overrides,
   };
 }
@@ -28,7 +45,13 @@ test('claims fence older owners, restore state, and start over on another Kafka 
   const first = await store.claim(ref, 'cluster-a');
   assert.equal(first.epoch, 1);
   assert.equal(first.nextOffset, -1);
-  const delta = { watermark, upserts: [window('u1', 0), window('u2', 0)], removals: [] };
+  const delta = {
+    watermark,
+    upserts: [window('u1', 0), window('u2', 0)],
+    removals: [],
+    visits: { upserts: [visitState(7, 'u1', 1000)], removals: [] },
+    nextVisitId: 8,
+  };
   await store.commit(
     checkpoint(first.epoch, {
       delta,
@@ -45,6 +68,8 @@ test('claims fence older owners, restore state, and start over on another Kafka 
   assert.equal(second.clusterChanged, false);
   assert.deepEqual(second.snapshot.watermark, watermark);
   assert.deepEqual(second.snapshot.windows.map((w) => w.userId).sort(), ['u1', 'u2']);
+  assert.deepEqual(second.snapshot.visits.map((v) => [v.vid, v.userId]), [[7, 'u1']], 'visits are restored too');
+  assert.equal(second.snapshot.nextVisitId, 8, 'visit ids are never reused');
   assert.deepEqual((await store.readOutbox(ref, 0)).map((e) => e.seq), [1]);
 
   await assert.rejects(store.commit(checkpoint(first.epoch, { nextOffset: 200 })), FencedError, 'the old owner is fenced');
@@ -56,4 +81,40 @@ test('claims fence older owners, restore state, and start over on another Kafka 
   assert.equal(third.clusterChanged, true);
   assert.equal(third.nextOffset, -1, 'offsets of another cluster are discarded');
   assert.equal(third.epoch, 3);
+});
+
+test('visits are upserted by revision and deleted in the checkpoint transaction', async (context) => {
+  const t = testScope(context);
+  const databaseUrl = await createTestDatabase(t);
+  const store = new CheckpointStore(databaseUrl);
+  t.after(() => store.close());
+  const rows = async () => {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<UserSessionsRow>('SELECT * FROM user_sessions ORDER BY user_id, session_start');
+      return rows.map(toVisitResult);
+    } finally {
+      await client.end();
+    }
+  };
+  const { epoch } = await store.claim(ref, 'c');
+  await store.commit(checkpoint(epoch, { visits: [visit('u1', 0, 0), visit('u1', 3_600_000, 0), visit('u2', 0, 1, 3)] }));
+  assert.deepEqual((await rows()).map((v) => [v.userId, v.sessionStart, v.revision]), [
+    ['u1', new Date(0).toISOString(), 0],
+    ['u1', new Date(3_600_000).toISOString(), 0],
+    ['u2', new Date(0).toISOString(), 1],
+  ]);
+  await store.commit(
+    checkpoint(epoch, {
+      visits: [visit('u1', 0, 1, 2), visit('u2', 0, 0, 9)],
+      visitDeletions: [{ siteId: 's', userId: 'u1', start: 3_600_000 }],
+    }),
+  );
+  const after = await rows();
+  assert.deepEqual(after.map((v) => [v.userId, v.revision, v.pageViews, v.bounce]), [
+    ['u1', 1, 2, false],
+    ['u2', 1, 3, false],
+  ], 'the merged-away visit is gone, a higher revision replaced its row, an older one did not');
+  assert.equal(after[0]!.country, 'DE');
 });

@@ -1,15 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serviceCommand } from '@clickstream/local-infra';
-import type { WindowResult } from '@clickstream/shared';
+import type { VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
 import { referenceWindows, type ReferenceOutput } from './reference.js';
-import { compareWithReference, readTopicLog, readUserMetrics, toReferenceEvents } from './stream.js';
+import { compareVisitsWithReference, compareWithReference, readTopicLog, readUserMetrics, readUserSessions, toReferenceEvents } from './stream.js';
 import type { TopicNames } from '@clickstream/shared';
 
-export const OPERATOR_ENV = { OUT_OF_ORDERNESS_MS: '2000', ALLOWED_LATENESS_MS: '60000', IDLE_TIMEOUT_MS: '3600000', RETRY_HORIZON_MS: '30000' };
+/** Visits end after 20 s here, so streams of a minute or two hold many visits, merges and final ones. */
+export const OPERATOR_ENV = {
+  OUT_OF_ORDERNESS_MS: '2000',
+  ALLOWED_LATENESS_MS: '60000',
+  IDLE_TIMEOUT_MS: '3600000',
+  RETRY_HORIZON_MS: '30000',
+  SESSION_GAP_MS: '20000',
+};
 
 export async function referenceFor(brokers: string[], topics: TopicNames): Promise<ReferenceOutput> {
   const log = await readTopicLog(brokers, topics.clicks, { readUncommitted: true });
-  return referenceWindows(toReferenceEvents(log), { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000, retryHorizonMs: 30_000 });
+  return referenceWindows(toReferenceEvents(log), { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000, retryHorizonMs: 30_000, sessionGapMs: 20_000 });
 }
 
 /** Reads both sinks (the topics read_committed) and lists every difference from the reference. */
@@ -17,7 +24,11 @@ export async function sinkProblems(brokers: string[], topics: TopicNames, databa
   const rows = await readUserMetrics(databaseUrl);
   const metrics = (await readTopicLog(brokers, topics.metrics)).flat().map((m) => JSON.parse(m.value) as WindowResult);
   const late = (await readTopicLog(brokers, topics.late)).flat().map((m) => (JSON.parse(m.value) as { id: string }).id);
-  return compareWithReference(reference, rows, metrics, late);
+  const sessions = (await readTopicLog(brokers, topics.sessions)).flat().map((m) => JSON.parse(m.value) as VisitResult | VisitDeletionMarker);
+  return [
+    ...compareWithReference(reference, rows, metrics, late),
+    ...compareVisitsWithReference(reference, await readUserSessions(databaseUrl), sessions),
+  ];
 }
 
 /** Quick check used while waiting: PostgreSQL holds every reference window with its final numbers. */

@@ -14,6 +14,11 @@ export interface ReferenceEvent {
   eventTime: number;
   engagedMs?: number;
   isBot?: boolean;
+  referrer?: string;
+  country?: string | null;
+  browser?: string;
+  os?: string;
+  deviceType?: string;
 }
 
 export interface ReferenceWindow {
@@ -30,8 +35,32 @@ export interface ReferenceWindow {
   sessions: number;
 }
 
+export interface ReferenceVisit {
+  siteId: string;
+  userId: string;
+  sessionStart: string;
+  sessionEnd: string;
+  durationMs: number;
+  pageViews: number;
+  events: number;
+  entryPage: string | null;
+  exitPage: string | null;
+  source: string;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  country: string | null;
+  browser: string;
+  os: string;
+  deviceType: string;
+  bounce: boolean;
+  open: boolean;
+}
+
 export interface ReferenceOutput {
   windows: Map<string, ReferenceWindow>;
+  /** Keyed by referenceKey(siteId, userId, sessionStart). */
+  visits: Map<string, ReferenceVisit>;
   lateEventIds: string[];
 }
 
@@ -51,6 +80,8 @@ export interface ReferenceSettings {
   retryHorizonMs?: number;
   sizeMs?: number;
   countBots?: boolean;
+  /** SESSION_GAP_MS. */
+  sessionGapMs?: number;
 }
 
 interface Group {
@@ -72,7 +103,8 @@ interface Group {
  * not yet past lateness.
  */
 export function referenceWindows(partitions: ReferenceEvent[][], settings: ReferenceSettings): ReferenceOutput {
-  const { outOfOrdernessMs, allowedLatenessMs, sizeMs = 5000, retryHorizonMs = 30_000, countBots = false } = settings;
+  const { outOfOrdernessMs, allowedLatenessMs, sizeMs = 5000, retryHorizonMs = 30_000, countBots = false, sessionGapMs = 1_800_000 } = settings;
+  const visits = new Map<string, ReferenceVisit>();
   const groups = new Map<string, Group>();
   const lateEventIds: string[] = [];
   const finalWatermarks: number[] = [];
@@ -81,6 +113,7 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
     /** Per user: where each counted id lives, and the too-late ids with their deadline. */
     const counted = new Map<string, Map<string, number>>();
     const late = new Map<string, { ids: Set<string>; until: number }>();
+    const countedInOrder: Array<{ event: ReferenceEvent; watermark: number }> = [];
     const groupOf = (event: ReferenceEvent, start: number): Group => {
       const key = `${event.siteId}|${event.userId}|${start}`;
       let group = groups.get(key);
@@ -109,6 +142,7 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
         continue;
       }
       groupOf(event, start).events.set(event.id, event);
+      countedInOrder.push({ event, watermark });
       const ids = counted.get(user) ?? new Map<string, number>();
       ids.set(event.id, start);
       counted.set(user, ids);
@@ -121,7 +155,11 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
         }
       }
     }
-    finalWatermarks.push(maxSeen - outOfOrdernessMs);
+    const finalWatermark = maxSeen - outOfOrdernessMs;
+    finalWatermarks.push(finalWatermark);
+    for (const visit of referenceVisits(countedInOrder, sessionGapMs, allowedLatenessMs, finalWatermark)) {
+      visits.set(referenceKey(visit.siteId, visit.userId, visit.sessionStart), visit);
+    }
   });
   const windows = new Map<string, ReferenceWindow>();
   for (const group of groups.values()) {
@@ -143,5 +181,71 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
       sessions: new Set(events.map((e) => e.sessionId)).size,
     });
   }
-  return { windows, lateEventIds };
+  return { windows, visits, lateEventIds };
+}
+
+/**
+ * Visits from the counted events of one partition, in log order: an event joins every visit of
+ * its user that is not final yet (last event + gap + lateness beyond the watermark it arrived at)
+ * and lies within the gap of it, merging them; then each visit's fields are computed from its
+ * whole set of events, with ties between equal times broken by event id.
+ */
+function referenceVisits(counted: Array<{ event: ReferenceEvent; watermark: number }>, gapMs: number, latenessMs: number, finalWatermark: number): ReferenceVisit[] {
+  const byUser = new Map<string, ReferenceEvent[][]>();
+  for (const { event, watermark } of counted) {
+    const user = `${event.siteId}|${event.userId}`;
+    const list = byUser.get(user) ?? [];
+    byUser.set(user, list);
+    const bounds = (v: ReferenceEvent[]) => ({ start: Math.min(...v.map((e) => e.eventTime)), end: Math.max(...v.map((e) => e.eventTime)) });
+    const joined = list.filter((v) => {
+      const { start, end } = bounds(v);
+      return end + gapMs + latenessMs > watermark && event.eventTime - end < gapMs && start - event.eventTime < gapMs;
+    });
+    const merged = [event, ...joined.flat()];
+    byUser.set(user, [...list.filter((v) => !joined.includes(v)), merged]);
+  }
+  const order = (a: ReferenceEvent, b: ReferenceEvent) => a.eventTime - b.eventTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const out: ReferenceVisit[] = [];
+  for (const list of byUser.values()) {
+    for (const events of list) {
+      const sorted = [...events].sort(order);
+      const first = sorted[0]!;
+      const last = sorted[sorted.length - 1]!;
+      const pages = sorted.filter((e) => e.type === 'page_view');
+      const url = new URL(first.url);
+      const utm = (name: string) => url.searchParams.get(name)?.trim() || null;
+      let source = utm('utm_source');
+      if (!source && first.referrer) {
+        try {
+          const from = new URL(first.referrer);
+          const host = from.hostname.replace(/^www\./, '');
+          if (host && host !== url.hostname.replace(/^www\./, '') && from.protocol.startsWith('http')) source = host;
+        } catch {
+          // no source
+        }
+      }
+      out.push({
+        siteId: first.siteId,
+        userId: first.userId,
+        sessionStart: new Date(first.eventTime).toISOString(),
+        sessionEnd: new Date(last.eventTime).toISOString(),
+        durationMs: last.eventTime - first.eventTime,
+        pageViews: pages.length,
+        events: sorted.length,
+        entryPage: pages.length > 0 ? pathOnly(pages[0]!.url) : null,
+        exitPage: pages.length > 0 ? pathOnly(pages[pages.length - 1]!.url) : null,
+        source: source ?? 'Direct / None',
+        utmSource: utm('utm_source'),
+        utmMedium: utm('utm_medium'),
+        utmCampaign: utm('utm_campaign'),
+        country: first.country ?? null,
+        browser: first.browser ?? '',
+        os: first.os ?? '',
+        deviceType: first.deviceType ?? '',
+        bounce: pages.length === 1 && !sorted.some((e) => e.type === 'click' || e.type === 'custom'),
+        open: last.eventTime + gapMs + latenessMs > finalWatermark,
+      });
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import pg from 'pg';
-import { toWindowResult } from '@clickstream/db';
-import type { EnrichedEvent, WindowResult } from '@clickstream/shared';
+import { toVisitResult, toWindowResult, type UserSessionsRow } from '@clickstream/db';
+import type { EnrichedEvent, VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
 import { seededRandom } from '@clickstream/local-infra/testing';
 import { referenceKey, type ReferenceEvent, type ReferenceOutput } from './reference.js';
 
@@ -64,12 +64,14 @@ export function generateStream(options: StreamOptions): EnrichedEvent[] {
       sessionId: `s-${userIndex}-${Math.floor(random() * 3)}`,
       ts: eventTime,
       // Several spellings of one page: the processor counts the URL parser's path.
-      url: `https://${sites[userIndex % sites.length]}.example/${pick(['', 'a', 'b', 'c', 'cart', 'x/../cart', './a', 'a%20b', 'a b'])}?ref=${Math.floor(random() * 5)}`,
+      url: `https://${sites[userIndex % sites.length]}.example/${pick(['', 'a', 'b', 'c', 'cart', 'x/../cart', './a', 'a%20b', 'a b'])}?ref=${Math.floor(random() * 5)}${pick(['', '', '', '&utm_source=news&utm_medium=email', '&utm_campaign=spring'])}`,
+      referrer: pick([undefined, undefined, 'https://www.search.example/?q=x', `https://${sites[userIndex % sites.length]}.example/`, 'https://social.example/p/1']),
+      country: pick(['DE', 'FR', 'US', 'IN', null]),
       receivedAt: eventTime,
       eventTime,
-      browser: 'Chrome',
-      os: 'Linux',
-      deviceType: 'desktop' as const,
+      browser: pick(['Chrome', 'Firefox', 'Safari']),
+      os: pick(['Linux', 'Windows', 'iOS']),
+      deviceType: pick(['desktop', 'mobile'] as const),
       // A few users are crawlers: left out of every metric.
       isBot: userIndex % 23 === 7,
     };
@@ -200,6 +202,75 @@ export async function readUserMetrics(databaseUrl: string): Promise<Map<string, 
   } finally {
     await client.end();
   }
+}
+
+export async function readUserSessions(databaseUrl: string): Promise<Map<string, VisitResult>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<UserSessionsRow>(`SELECT * FROM user_sessions WHERE site_id <> 'sentinel'`);
+    const out = new Map<string, VisitResult>();
+    for (const row of rows) {
+      const visit = toVisitResult(row);
+      out.set(referenceKey(visit.siteId, visit.userId, visit.sessionStart), visit);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+const VISIT_FIELDS = [
+  'sessionEnd', 'durationMs', 'pageViews', 'events', 'entryPage', 'exitPage', 'source', 'utmSource', 'utmMedium',
+  'utmCampaign', 'country', 'browser', 'os', 'deviceType', 'bounce', 'open',
+] as const;
+
+type SessionRecord = VisitResult | VisitDeletionMarker;
+
+/**
+ * Visits in `user_sessions` and on `user-sessions` (records in topic order, deletion markers
+ * applied) against the reference; on the topic, a (visit, revision) seen twice without a deletion
+ * between them is a duplicate delivery.
+ */
+export function compareVisitsWithReference(reference: ReferenceOutput, rows: Map<string, VisitResult>, records: SessionRecord[]): string[] {
+  const problems: string[] = [];
+  const compare = (where: string, actual: Map<string, VisitResult>) => {
+    for (const [key, expected] of reference.visits) {
+      const visit = actual.get(key);
+      if (!visit) {
+        problems.push(`${where} lacks visit ${key}`);
+        continue;
+      }
+      for (const field of VISIT_FIELDS) {
+        if (visit[field] !== expected[field]) problems.push(`${where} visit ${key}.${field} = ${visit[field]}, expected ${expected[field]}`);
+      }
+    }
+    for (const key of actual.keys()) if (!reference.visits.has(key)) problems.push(`${where} has unexpected visit ${key}`);
+  };
+  compare('user_sessions', rows);
+  const latest = new Map<string, VisitResult>();
+  const seen = new Set<string>();
+  for (const record of records) {
+    if (record.siteId === 'sentinel') continue;
+    const key = referenceKey(record.siteId, record.userId, record.sessionStart);
+    if ('deleted' in record) {
+      latest.delete(key);
+      for (const id of [...seen]) if (id.startsWith(`${key}|`)) seen.delete(id);
+      continue;
+    }
+    const id = `${key}|${record.revision}`;
+    if (seen.has(id)) problems.push(`user-sessions has a duplicate record ${id}`);
+    seen.add(id);
+    const before = latest.get(key);
+    if (before && before.revision >= record.revision) problems.push(`user-sessions revisions of ${key} go back: ${before.revision} then ${record.revision}`);
+    latest.set(key, record);
+  }
+  compare('user-sessions', latest);
+  for (const [key, row] of rows) {
+    const last = latest.get(key);
+    if (last && last.revision !== row.revision) problems.push(`revision of visit ${key}: user_sessions ${row.revision}, topic ${last.revision}`);
+  }
+  return problems;
 }
 
 const METRIC_FIELDS = ['events', 'pageViews', 'clicks', 'customEvents', 'uniquePages', 'engagedMs', 'sessions'] as const;

@@ -1,0 +1,87 @@
+import type { EnrichedEvent, VisitResult } from '@clickstream/shared';
+import { SessionWindows, type SessionsDelta, type VisitDeletion, type VisitSnapshot } from './session-windows.js';
+import { WindowOperator, type FiredOutput, type OperatorDelta, type OperatorSnapshot, type ProcessOutcome, type WindowOperatorConfig } from './window-operator.js';
+
+export interface PartitionOperatorConfig extends WindowOperatorConfig {
+  /** Inactivity that ends a visit (SESSION_GAP_MS). */
+  sessionGapMs: number;
+}
+
+/** Everything one input partition holds, as stored at a checkpoint. */
+export interface PartitionSnapshot extends OperatorSnapshot {
+  visits: VisitSnapshot[];
+  nextVisitId: number;
+}
+
+export interface PartitionDelta extends OperatorDelta {
+  visits: SessionsDelta;
+  nextVisitId: number;
+}
+
+export interface PartitionOutput extends FiredOutput {
+  visits: VisitResult[];
+  visitDeletions: VisitDeletion[];
+}
+
+/**
+ * The operators of one input partition wired together, as Flink chains them: the window operator
+ * (watermark, bots, event-id dedup, tumbling windows) decides whether an event counts, and every
+ * counted event - only those - goes on to the session windows. Pure and clock-injected.
+ */
+export class PartitionOperator {
+  private readonly windows: WindowOperator;
+  private readonly sessions: SessionWindows;
+
+  constructor(config: PartitionOperatorConfig, now: number, restored?: PartitionSnapshot) {
+    this.windows = new WindowOperator(config, now, restored);
+    this.sessions = new SessionWindows(
+      { gapMs: config.sessionGapMs, allowedLatenessMs: config.allowedLatenessMs },
+      restored && { visits: restored.visits ?? [], nextVid: restored.nextVisitId ?? 1 },
+    );
+  }
+
+  get currentWatermark(): number {
+    return this.windows.currentWatermark;
+  }
+
+  get dueWindowEnd(): number | undefined {
+    return this.windows.dueWindowEnd;
+  }
+
+  get windowCount(): number {
+    return this.windows.windowCount;
+  }
+
+  get retiredWindowCount(): number {
+    return this.windows.retiredWindowCount;
+  }
+
+  get visitCount(): number {
+    return this.sessions.visitCount;
+  }
+
+  get droppedEngagedMs(): number {
+    return this.windows.counters.droppedEngagedMs;
+  }
+
+  process(event: EnrichedEvent, now: number): ProcessOutcome {
+    const watermarkBefore = this.windows.currentWatermark;
+    const outcome = this.windows.process(event, now);
+    if (outcome === 'counted' || outcome === 'late-counted') this.sessions.add(event, watermarkBefore);
+    return outcome;
+  }
+
+  onTimer(now: number): PartitionOutput {
+    const fired = this.windows.onTimer(now);
+    const visits = this.sessions.onTimer(this.windows.currentWatermark);
+    return { ...fired, visits: visits.visits, visitDeletions: visits.deletions };
+  }
+
+  takeDelta(): PartitionDelta {
+    return { ...this.windows.takeDelta(), visits: this.sessions.takeDelta(), nextVisitId: this.sessions.visitIdWatermark };
+  }
+
+  snapshot(): PartitionSnapshot {
+    return { ...this.windows.snapshot(), visits: this.sessions.snapshot(), nextVisitId: this.sessions.visitIdWatermark };
+  }
+}
