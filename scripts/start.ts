@@ -3,24 +3,43 @@
  * PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else the project's own), topics and tables,
  * then the collector, processor and dashboard. Ctrl-C stops everything it started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDatabase, migrate, redact } from '@clickstream/db';
 import { ensurePostgres, ensureTopics, isPortOpen, KafkaBroker, localDataDir, serviceCommand, waitFor } from '@clickstream/local-infra';
-import { topicNames } from '@clickstream/shared';
+import { ConfigError, readPort, readTopicPrefix, topicNames } from '@clickstream/shared';
 import { ensureUiBuilt } from '../apps/dashboard/web/build-ui.js';
 import { startDemoTraffic } from '../apps/dashboard/demo/traffic.js';
+import { CONFIG_ERROR_EXIT_CODE } from './lib/restart-policy.js';
+import { Supervisor, type ConfigFailure } from './lib/supervisor.js';
 
 const startedAt = Date.now();
 const log = (message: string) => process.stdout.write(`[clickstream] ${message}\n`);
 const stopSteps: Array<() => Promise<void>> = [];
 const env = process.env;
 
-const COLLECTOR_PORT = Number(env.COLLECTOR_PORT ?? 8080);
-const PROCESSOR_METRICS_PORT = Number(env.PROCESSOR_METRICS_PORT ?? 9464);
-const DASHBOARD_PORT = Number(env.DASHBOARD_PORT ?? 3000);
+
+/** A bad setting stops `npm start` at once with exit code 78, as it stops each service. */
+function configErrorExit(setting: string, message: string): never {
+  log(`${message}; fix ${setting} and run npm start again`);
+  process.exit(CONFIG_ERROR_EXIT_CODE);
+}
+
+function readSettings() {
+  try {
+    return {
+      COLLECTOR_PORT: readPort(env, 'COLLECTOR_PORT', 8080),
+      PROCESSOR_METRICS_PORT: readPort(env, 'PROCESSOR_METRICS_PORT', 9464),
+      DASHBOARD_PORT: readPort(env, 'DASHBOARD_PORT', 3000),
+      TOPIC_PREFIX: readTopicPrefix(env),
+    };
+  } catch (error) {
+    if (error instanceof ConfigError) configErrorExit(error.setting, error.message);
+    throw error;
+  }
+}
+const { COLLECTOR_PORT, PROCESSOR_METRICS_PORT, DASHBOARD_PORT, TOPIC_PREFIX } = readSettings();
 // `npm start -- --demo`: simulated shoppers on the demo site, so the dashboard moves at once.
 const DEMO = process.argv.slice(2).includes('--demo');
 
@@ -54,51 +73,12 @@ function apiToken(): string {
   return token;
 }
 
-interface Service {
-  name: string;
-  dir: 'collector' | 'processor' | 'dashboard';
-  healthUrl: string;
-  child?: ChildProcess;
-  restarts: number;
-}
-
-let shuttingDown = false;
-
-function pipeWithPrefix(stream: NodeJS.ReadableStream | null, name: string, target: NodeJS.WritableStream): void {
-  if (!stream) return;
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) target.write(`[${name}] ${line}\n`);
-  });
-}
-
-function launch(service: Service, serviceEnv: NodeJS.ProcessEnv): void {
-  const command = serviceCommand(service.dir);
-  const child = spawn(process.execPath, command.args, {
-    cwd: command.cwd,
-    env: serviceEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  service.child = child;
-  pipeWithPrefix(child.stdout, service.name, process.stdout);
-  pipeWithPrefix(child.stderr, service.name, process.stderr);
-  child.on('exit', (code, signal) => {
-    if (shuttingDown) return;
-    // Every service recovers its state on start, so a crash costs a restart, not data.
-    service.restarts += 1;
-    const delay = Math.min(30_000, 500 * 2 ** Math.min(service.restarts, 6));
-    log(`${service.name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
-    setTimeout(() => !shuttingDown && launch(service, serviceEnv), delay);
-  });
-}
-
-/** Every service launched so far, so that any exit path - Ctrl-C, a failed start - stops them. */
-const services: Service[] = [];
+/** The services once launched, so that any exit path - Ctrl-C, a failed start - stops them. */
+let supervisor: Supervisor | undefined;
 let stopping: Promise<void> | undefined;
+/** Settles when a service exits with a configuration error: `npm start` then stops at once. */
+let onConfigFailure: (failure: ConfigFailure) => void = () => {};
+const configFailure = new Promise<ConfigFailure>((resolve) => (onConfigFailure = resolve));
 
 function stopAll(): Promise<void> {
   stopping ??= stopEverything();
@@ -106,30 +86,17 @@ function stopAll(): Promise<void> {
 }
 
 async function stopEverything(): Promise<void> {
-  shuttingDown = true;
-  log('stopping services…');
-  await Promise.all(
-    services.map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          const child = s.child;
-          if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  if (supervisor) {
+    log('stopping services…');
+    await supervisor.stop();
+  }
   for (const step of stopSteps.reverse()) await step().catch((e: Error) => log(`stop step failed: ${e.message}`));
   stopSteps.length = 0;
 }
 
 async function main(): Promise<void> {
   const brokers = await startKafka();
-  const created = await ensureTopics(brokers, topicNames());
+  const created = await ensureTopics(brokers, topicNames(TOPIC_PREFIX));
   if (created.length > 0) log(`created topics ${created.join(', ')} (6 partitions each)`);
 
   const postgres = await ensurePostgres({ databaseUrl: env.DATABASE_URL, dataDir: join(localDataDir, 'postgres'), log });
@@ -150,19 +117,34 @@ async function main(): Promise<void> {
     DASHBOARD_PORT: String(DASHBOARD_PORT),
     COLLECTOR_PUBLIC_URL: env.COLLECTOR_PUBLIC_URL ?? `http://localhost:${COLLECTOR_PORT}`,
   };
-  services.push(
-    { name: 'collector', dir: 'collector', healthUrl: `http://127.0.0.1:${COLLECTOR_PORT}/healthz`, restarts: 0 },
-    { name: 'processor', dir: 'processor', healthUrl: `http://127.0.0.1:${PROCESSOR_METRICS_PORT}/healthz`, restarts: 0 },
-    { name: 'dashboard', dir: 'dashboard', healthUrl: `http://127.0.0.1:${DASHBOARD_PORT}/healthz`, restarts: 0 },
-  );
+  const services = [
+    { name: 'collector', healthUrl: `http://127.0.0.1:${COLLECTOR_PORT}/healthz` },
+    { name: 'processor', healthUrl: `http://127.0.0.1:${PROCESSOR_METRICS_PORT}/healthz` },
+    { name: 'dashboard', healthUrl: `http://127.0.0.1:${DASHBOARD_PORT}/healthz` },
+  ] as const;
   // The dashboard serves apps/dashboard/dist/web; rebuild it when its sources are newer.
   await ensureUiBuilt(log);
-  for (const service of services) launch(service, serviceEnv);
-  await Promise.all(
+  // Every service recovers its state on start, so a crash costs a restart, not data; each runs
+  // as its package.json start script says, on this same node binary.
+  supervisor = new Supervisor(
+    services.map(({ name, healthUrl }) => {
+      const command = serviceCommand(name);
+      return { name, file: process.execPath, args: command.args, cwd: command.cwd, env: serviceEnv, healthUrl };
+    }),
+    { log, onConfigError: (failure) => onConfigFailure(failure) },
+  );
+  supervisor.start();
+  const healthy = Promise.all(
     services.map((s) =>
       waitFor(`${s.name} health (${s.healthUrl})`, async () => (await fetch(s.healthUrl)).ok, { timeoutMs: 90_000, intervalMs: 300 }),
     ),
   );
+  // A service that names a bad setting ends the wait at once; the handler below stops everything.
+  const failure = await Promise.race([healthy.then(() => undefined), configFailure]);
+  if (failure) {
+    healthy.catch(() => {});
+    return;
+  }
 
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   const lines = [
@@ -207,6 +189,15 @@ setInterval(() => {
     void stopAll().then(() => process.exit(0));
   }
 }, 1000).unref();
+
+// A service stopped on a bad setting (exit 78): the same settings would fail the same way, so
+// everything stops, with that service's message, and `npm start` exits 78 too.
+void configFailure.then(async (failure) => {
+  await stopAll();
+  log(`${failure.service} stopped on a configuration error: ${failure.message}`);
+  log('npm start stopped; fix the setting and run it again');
+  process.exit(CONFIG_ERROR_EXIT_CODE);
+});
 
 main().catch(async (error: Error) => {
   log(`start failed: ${error.message}`);
