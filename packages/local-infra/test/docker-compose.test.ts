@@ -129,6 +129,7 @@ test('the deployment has the settings the platform depends on', () => {
   assertDeployment(compose);
   const dashboardEnv = envOf(compose.services.dashboard);
   assert.match(dashboardEnv.API_TOKEN ?? '', /^\$\{API_TOKEN:\?.+\}$/, 'API_TOKEN must come from the environment, with no default');
+  assert.equal(dashboardEnv.API_READ_TOKENS, '${API_READ_TOKENS:-}', 'read-only tokens come from the environment, none by default');
   for (const app of apps) {
     assert.equal(compose.services[app.service].build.dockerfile, 'infra/docker/Dockerfile');
   }
