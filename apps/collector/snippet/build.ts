@@ -25,7 +25,7 @@ export interface BuiltSnippet {
 
 export async function buildSnippet(source = readFileSync(SNIPPET_SOURCE, 'utf8')): Promise<BuiltSnippet> {
   const result = await minify(source, {
-    ecma: 2018,
+    ecma: 2019,
     compress: { passes: 3, unsafe: true, unsafe_arrows: true, pure_getters: true },
     mangle: true,
     format: { comments: false },

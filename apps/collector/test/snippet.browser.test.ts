@@ -4,97 +4,13 @@
  * check is made on what reached website-clicks.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@clickstream/local-infra';
-import { collectTopic, testScope, uniqueId, waitFor, type ReceivedMessage } from '@clickstream/local-infra/testing';
+import { describe, test } from 'node:test';
+import { uniqueId, waitFor } from '@clickstream/local-infra/testing';
 import type { EnrichedEvent } from '@clickstream/shared';
-import { startTestCollector } from './helpers.js';
+import { callCs, snippetLoaded, storageOf, useSnippetHarness } from './snippet-harness.js';
 
-const fixtures = join(import.meta.dirname, 'fixtures');
-const hooks: Array<() => unknown> = [];
-const scope = testScope({ after: (fn: () => unknown) => hooks.push(fn) });
-let browser: Browser;
-let messages: ReceivedMessage[];
-let limited: { url: string; messages: ReceivedMessage[]; exhaust: () => Promise<void> };
-let collectorUrl: string;
-let siteUrl: string;
-
-/** Serves fixtures/<page>.html with the snippet tag for the site id and attributes in the query. */
-function fixtureServer(): Server {
-  return createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const name = url.pathname.startsWith('/spa') ? 'spa' : url.pathname.replace(/^\/|\.html$/g, '') || 'index';
-    let page: string;
-    try {
-      page = readFileSync(join(fixtures, `${name.replace(/[^a-z0-9]/g, '')}.html`), 'utf8');
-    } catch {
-      response.writeHead(404).end();
-      return;
-    }
-    const head = readFileSync(join(fixtures, 'head.html'), 'utf8')
-      .replace('{{COLLECTOR}}', url.searchParams.get('collector') ?? collectorUrl)
-      .replace('{{SITE}}', url.searchParams.get('site') ?? 'none')
-      .replace('{{ATTRS}}', url.searchParams.get('dnt') ? 'data-respect-dnt' : '');
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page.replace('{{HEAD}}', head).replace('{{QUERY}}', url.search));
-  });
-}
-
-before(async () => {
-  const { app, topics } = await startTestCollector(scope, { RATE_LIMIT_PER_MIN: '100000' });
-  collectorUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-  messages = (await collectTopic(scope, topics.clicks)).messages;
-  // A second collector whose rate limit the test uses up, to see the snippet retry a 429.
-  const slow = await startTestCollector(scope, { RATE_LIMIT_PER_MIN: '20' });
-  limited = {
-    url: await slow.app.listen({ port: 0, host: '127.0.0.1' }),
-    messages: (await collectTopic(scope, slow.topics.clicks)).messages,
-    exhaust: async () => {
-      while ((await fetch(`${limited.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 429);
-    },
-  };
-  const server = fixtureServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  scope.after(() => new Promise((resolve) => server.close(resolve)));
-  siteUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
-  scope.after(() => browser.close());
-});
-after(async () => {
-  for (const hook of hooks) await hook();
-});
-
-const eventsOf = (site: string): EnrichedEvent[] =>
-  messages.map((m) => JSON.parse(m.value!) as EnrichedEvent).filter((e) => e.siteId === site);
-
-async function waitForEvents(site: string, what: string, check: (events: EnrichedEvent[]) => boolean): Promise<EnrichedEvent[]> {
-  return waitFor(what, async () => check(eventsOf(site)) && eventsOf(site), { timeoutMs: 20_000, intervalMs: 100 });
-}
-
-// Callbacks for page.evaluate run in the page, where tsx's helpers do not exist: keep them
-// free of named inner functions, and pass init scripts as strings.
-const snippetLoaded = () => typeof (globalThis as unknown as { cs?: { cs?: number } }).cs?.cs === 'number';
-const callCs = (args: unknown[]) => (globalThis as unknown as { cs: (...a: unknown[]) => void }).cs(...args);
-
-/** A fresh browser profile per test; page errors are collected so a test can assert there were none. */
-async function open(context: BrowserContext, path: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${siteUrl}${path}`);
-  await page.waitForFunction(snippetLoaded);
-  return { page, errors };
-}
-
-async function newContext(t: { after: (fn: () => unknown) => void }): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  t.after(() => context.close());
-  return context;
-}
+const harness = useSnippetHarness({ limited: true });
+const { eventsOf, waitForEvents, open, newContext } = harness;
 
 describe('snippet in Chromium', () => {
   test('multi-page visit: page views, a link click, engagement on leaving; one user and session; only `cs` added', async (t) => {
@@ -110,7 +26,7 @@ describe('snippet in Chromium', () => {
     await page.click('#secret');
     await page.click('#promo span');
     await page.click('#to-page2');
-    await page.waitForURL(`${siteUrl}/page2.html?site=${site}`);
+    await page.waitForURL(`${harness.siteUrl}/page2.html?site=${site}`);
     await page.waitForFunction(snippetLoaded);
     await page.click('#buy');
 
@@ -125,7 +41,7 @@ describe('snippet in Chromium', () => {
     assert.deepEqual(clicks.find((c) => c?.tag === 'div'), { tag: 'div', id: 'promo', text: 'Big promo' });
     const link = clicks.find((c) => c?.tag === 'a')!;
     assert.equal(link.text, 'Go to page two');
-    assert.equal(link.href, `${siteUrl}/page2.html?site=${site}`);
+    assert.equal(link.href, `${harness.siteUrl}/page2.html?site=${site}`);
     assert.deepEqual(clicks.find((c) => c?.tag === 'button'), { tag: 'button', id: 'buy', text: 'Buy now' });
     const engagement = events.find((e) => e.type === 'engagement')!;
     assert.ok(engagement.url.includes('index.html'), 'engagement belongs to the page it was spent on');
@@ -143,7 +59,7 @@ describe('snippet in Chromium', () => {
     await page.click('#to-b');
     await page.click('#same');
     await page.goBack();
-    await page.waitForURL(`${siteUrl}/spa.html?site=${site}`);
+    await page.waitForURL(`${harness.siteUrl}/spa.html?site=${site}`);
     const expected = ['/spa.html', '/spa/a', '/spa/b', '/spa.html'];
     const events = await waitForEvents(site, 'four page views', (es) => es.filter((e) => e.type === 'page_view').length >= 4 && es.filter((e) => e.type === 'click').length === 3);
     const views = events.filter((e) => e.type === 'page_view').sort((a, b) => a.ts - b.ts || a.receivedAt - b.receivedAt);
@@ -170,11 +86,15 @@ describe('snippet in Chromium', () => {
     const context = await newContext(t);
     const { page } = await open(context, `/commands.html?site=${site}`);
     await waitForEvents(site, 'the first page view', (es) => es.some((e) => e.type === 'page_view'));
+    assert.ok((await storageOf(page)).some(([key]) => key === 'cs_u'), 'a tracked visitor has a stored id');
     await page.click('#opt-out');
     await page.click('#after');
+    assert.deepEqual(await storageOf(page), [['cs_o', '1']], 'opting out erases what the snippet stored and keeps only the choice');
     await page.reload();
     await page.waitForFunction(snippetLoaded);
     await page.click('#after');
+    await page.evaluate(callCs, ['identify', 'someone']);
+    assert.deepEqual(await storageOf(page), [['cs_o', '1']], 'an opted-out visitor makes the snippet write nothing');
     await page.click('#opt-in');
     await page.click('#after');
     await page.evaluate(callCs, ['track', 'back']);
@@ -201,6 +121,46 @@ describe('snippet in Chromium', () => {
     await waitForEvents(ignoring, 'the page view without data-respect-dnt', (es) => es.length > 0);
     await quiet.close({ runBeforeUnload: true });
     assert.equal(requests, 0, 'the page with data-respect-dnt sent nothing, not even on leaving');
+    assert.deepEqual(eventsOf(respectful), []);
+    assert.deepEqual(errors, []);
+  });
+
+  test('Global Privacy Control: no request and nothing stored; data-ignore-gpc turns it off', async (t) => {
+    const gpc = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true })";
+    const quietContext = await newContext(t);
+    await quietContext.addInitScript(gpc);
+    await quietContext.clock.install();
+    let requests = 0;
+    quietContext.on('request', (request) => request.url().includes('/v1/events') && requests++);
+    const respectful = uniqueId('gpc');
+    const { page: quiet, errors } = await open(quietContext, `/index.html?site=${respectful}`);
+    assert.equal(await quiet.evaluate(() => (globalThis as unknown as { navigator: { globalPrivacyControl: boolean } }).navigator.globalPrivacyControl), true);
+    await quiet.mouse.move(10, 10);
+    await quiet.click('#promo span');
+    await quiet.evaluate(callCs, ['identify', 'someone']);
+    await quiet.evaluate(callCs, ['track', 'signup', { plan: 'pro' }]);
+    await quietContext.clock.runFor(60_000);
+    await quiet.click('#to-page2');
+    await quiet.waitForURL('**/page2.html?**');
+    await quiet.waitForFunction(snippetLoaded);
+    await quiet.click('#buy');
+    await quietContext.clock.runFor(60_000);
+    const stored = await quiet.evaluate(() => {
+      const g = globalThis as unknown as { localStorage: Storage; sessionStorage: Storage; document: { cookie: string } };
+      return { local: g.localStorage.length, session: g.sessionStorage.length, cookie: g.document.cookie };
+    });
+    assert.deepEqual(stored, { local: 0, session: 0, cookie: '' }, 'nothing written: no localStorage, sessionStorage or cookie');
+    await quiet.close({ runBeforeUnload: true });
+
+    // The same browser signal on a site that handles consent itself.
+    const ignoringContext = await newContext(t);
+    await ignoringContext.addInitScript(gpc);
+    const ignoring = uniqueId('nogpc');
+    const { page: tracked } = await open(ignoringContext, `/index.html?site=${ignoring}&attrs=data-ignore-gpc`);
+    await tracked.click('#promo span');
+    await waitForEvents(ignoring, 'the page view and click with data-ignore-gpc', (es) => es.some((e) => e.type === 'click'));
+    assert.ok((await storageOf(tracked)).some(([key]) => key === 'cs_u'));
+    assert.equal(requests, 0, 'the page under Global Privacy Control sent nothing, not even on leaving');
     assert.deepEqual(eventsOf(respectful), []);
     assert.deepEqual(errors, []);
   });
@@ -243,16 +203,16 @@ describe('snippet in Chromium', () => {
   test('a 429 is retried later with the same event ids, and each event arrives once', async (t) => {
     const context = await newContext(t);
     const site = uniqueId('retry');
-    await limited.exhaust();
+    await harness.limited.exhaust();
     const page = await context.newPage();
     const statuses: number[] = [];
     page.on('response', (response) => response.url().endsWith('/v1/events') && statuses.push(response.status()));
-    await page.goto(`${siteUrl}/page2.html?site=${site}&collector=${encodeURIComponent(limited.url)}`);
+    await page.goto(`${harness.siteUrl}/page2.html?site=${site}&collector=${encodeURIComponent(harness.limited.url)}`);
     await page.click('#buy');
     const events = await waitFor(
       'the page view and the click after the retry',
       async () => {
-        const found = limited.messages.map((m) => JSON.parse(m.value!) as EnrichedEvent).filter((e) => e.siteId === site);
+        const found = harness.limited.messages.map((m) => JSON.parse(m.value!) as EnrichedEvent).filter((e) => e.siteId === site);
         return found.length >= 2 && found;
       },
       { timeoutMs: 20_000, intervalMs: 100 },

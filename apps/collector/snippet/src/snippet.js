@@ -5,181 +5,201 @@
  * - every entry point (commands, listeners, timers, network callbacks) is wrapped so the host
  *   page never sees an error;
  * - no global but `cs`;
- * - an event keeps its id through every retry, so the platform counts it once.
+ * - an event keeps its id through every retry, so the platform counts it once;
+ * - an event leaves localStorage only once the collector answered it, or once it was handed to
+ *   the browser (sendBeacon, or a keepalive fetch in flight) as the page went away;
+ * - an opted-out visitor (cs('optOut'), Global Privacy Control, Do-Not-Track with
+ *   data-respect-dnt) causes no request and no storage write.
  */
 ((w, d) => {
   // Runs `f` and swallows anything it throws: the host page must never see our errors.
-  const safe = (f) => (a, b, c) => {
-    try {
-      return f(a, b, c);
-    } catch (e) {}
-  };
-  const on = (target, type, f) => target.addEventListener(type, safe(f), true);
+  const safe =
+    (f) =>
+    (...args) => {
+      try {
+        f(...args);
+      } catch {}
+    };
+  // Capturing on window sees the document's events too (visibilitychange, click).
+  const on = (type, f) => w.addEventListener(type, safe(f), true);
   const now = Date.now;
+  const json = JSON.stringify;
   const script = d.currentScript;
   const attr = (name) => script.getAttribute('data-' + name);
   const stub = w.cs;
   // Loaded twice, or not from a script tag: leave the first copy alone.
   if (!script || (stub && stub.cs)) return;
 
-  const endpoint = attr('api') || new URL(script.src).origin + '/v1/events';
+  const endpoint = attr('api') || new URL('/v1/events', script.src);
   const site = attr('site') || 'default';
   const nav = navigator;
   const loc = location;
-  const refused = attr('respect-dnt') != null && (nav.doNotTrack == '1' || nav.globalPrivacyControl);
+  // Global Privacy Control unless the site sets data-ignore-gpc; Do-Not-Track if it sets data-respect-dnt.
+  const signal = (attr('ignore-gpc') == null && nav.globalPrivacyControl) || (attr('respect-dnt') != null && nav.doNotTrack == 1);
 
-  // First-party storage, falling back to memory when it is blocked or throws.
-  const memory = {};
-  const read = (key) => {
-    let value;
+  // First-party storage: localStorage, or a plain object (memory) when it is blocked. Read live,
+  // so an optOut in another tab counts here too.
+  let store;
+  try {
+    store = localStorage;
+  } catch {
+    store = {};
+  }
+  const off = () => signal || store.cs_o;
+  const put = (key, value) => {
     try {
-      value = localStorage.getItem(key);
-    } catch (e) {}
-    return value != null ? value : memory[key];
+      store[key] = value;
+    } catch {}
   };
-  const write = (key, value) => {
-    memory[key] = value;
-    try {
-      localStorage.setItem(key, value);
-    } catch (e) {}
-  };
-  const cut = (value, max) => (value && typeof value == 'string' ? value.slice(0, max || 256) : undefined);
+  const cut = (value, max) => (value && value.slice ? value.slice(0, max || 256) : undefined);
   const newId = () => Math.random().toString(36).slice(2) + now().toString(36);
 
-  let userId = read('cs_u') || newId();
-  write('cs_u', userId);
-  const sessionId = () => {
-    // "id.lastSeen": a session ends after 30 minutes without events.
-    const [id, seen] = (read('cs_s') || '').split('.');
-    const t = now();
-    const session = id && t - seen < 18e5 ? id : newId();
-    write('cs_s', session + '.' + t);
-    return session;
+  let userId = store.cs_u || newId();
+
+  // The queue of this tab, mirrored to its own key `cs_q<id>` as [lease end, events]. Another
+  // page takes over (claims) a key whose lease ended: its tab released it on hiding, or died.
+  let key;
+  let queue = [];
+  let sending = [];
+  let failures = 0;
+  let retryAt = 0;
+  let page = loc.href;
+  const renew = () => (key = 'cs_q' + newId());
+  const save = (until = now() + 12e4) => {
+    let text;
+    if (off()) queue = [];
+    // Bounded: at most 100 events and 32 KB, so that one request can take them all; the
+    // oldest go first.
+    while ((text = json([until, queue])).length > 32e3 || queue[100]) queue.shift();
+    queue[0] ? put(key, text) : delete store[key];
+  };
+  const body = (events) => json({ sentAt: now(), events });
+  const done = (batch) => (queue = queue.filter((e) => !batch.includes(e)));
+  const claim = () => {
+    for (const k in store)
+      if (!k.indexOf('cs_q')) {
+        const [until, events] = JSON.parse(store[k]);
+        if (until < now()) delete store[k], queue.push(...events);
+      }
+    save();
   };
 
-  let queue = [];
-  let sending = 0;
-  let flushTimer;
-  let failures = 0;
-  let page = loc.href;
-
-  const post = safe((beacon) => {
-    clearTimeout(flushTimer);
-    flushTimer = 0;
-    if (beacon) {
-      // The page is going away: hand everything to the browser now.
-      while (queue.length) {
-        const body = JSON.stringify({ sentAt: now(), events: queue.slice(0, 10) });
-        if (!(nav.sendBeacon && nav.sendBeacon(endpoint, body))) break;
-        queue.splice(0, 10);
-      }
+  // One request at a time, with the whole queue; called every second and when the page is hidden.
+  const post = (hiding) => {
+    if (hiding) {
+      done(sending);
+      // The collector is out of reach: release the events to whichever page comes next (this
+      // one too, when it is shown again), but for the batch in flight, which stays under a
+      // new key and lease until it is answered. Otherwise the batch in flight (keepalive) and
+      // what sendBeacon takes count as sent.
+      failures || !nav.onLine
+        ? (save(0), renew(), (queue = [...sending]))
+        : queue[0] && nav.sendBeacon(endpoint, body(queue)) && (queue = []);
+      save();
     }
-    if (sending || !queue.length) return;
-    const batch = queue.splice(0, 10);
-    sending = 1;
-    const retry = () => {
-      queue = batch.concat(queue);
-      flushTimer = setTimeout(post, 1e3 * 2 ** Math.min(failures++, 5));
-    };
-    fetch(endpoint, { method: 'POST', body: JSON.stringify({ sentAt: now(), events: batch }), keepalive: true })
+    if (sending[0] || !queue[0] || now() < retryAt) return;
+    const batch = (sending = queue.slice());
+    // Back-off 1 s … 32 s; saving renews the lease while the collector is out of reach.
+    const retry = () => (save(), (retryAt = now() + 1e3 << Math.min(failures++, 5)));
+    fetch(endpoint, { method: 'POST', body: body(batch), keepalive: true })
       .then((response) => {
         // 429 and 5xx are worth retrying; any other answer is final.
         if (response.status == 429 || response.status > 499) retry();
-        else failures = 0;
+        else (failures = 0), done(batch), save();
       }, retry)
-      .then(
-        safe(() => {
-          sending = 0;
-          if (!flushTimer && queue.length) post();
-        }),
-      );
-  });
+      .then(() => (sending = []));
+  };
 
   const send = (type, extra) => {
-    if (refused || read('cs_o')) return;
-    queue.push(
-      Object.assign(
-        {
-          id: newId(),
-          type,
-          siteId: site,
-          userId,
-          sessionId: sessionId(),
-          ts: now(),
-          url: cut(page, 2048),
-          referrer: cut(d.referrer, 2048),
-          title: cut(d.title, 512),
-        },
-        extra,
-      ),
-    );
-    // Offline for long: keep the newest events only.
-    if (queue.length > 200) queue.shift();
-    if (queue.length > 9) post();
-    else flushTimer = flushTimer || setTimeout(safe(post), 1e3);
+    if (off()) return;
+    // Session "id.lastSeen": a session ends after 30 minutes without events.
+    const t = now();
+    let [sessionId, seen] = (store.cs_s + '').split('.');
+    t - seen < 18e5 || (sessionId = newId());
+    put('cs_s', sessionId + '.' + t);
+    put('cs_u', userId);
+    queue.push({
+      id: newId(),
+      type,
+      siteId: site,
+      userId,
+      sessionId,
+      ts: t,
+      url: cut(page, 2048),
+      referrer: cut(d.referrer, 2048),
+      title: cut(d.title, 512),
+      ...extra,
+    });
+    save();
   };
 
-  // Engagement: time the page is visible and its user active (input within the last 30 s).
+  // Engagement: time the page is visible and its user active (input, scroll or focus in the
+  // last 30 s). `mark` is when it was last counted up to; while the page is hidden it is
+  // Infinity, so nothing accrues. Sent after every 15 s of it, when a stretch of it ends, and
+  // when the page is hidden or left, so [ts - engagedMs, ts) is exactly when it was spent.
   let engaged = 0;
-  let mark = now();
-  let active = mark;
-  let visible = !d.hidden;
+  let mark;
+  let active;
+  let until;
   const tick = () => {
     const t = now();
-    if (visible) engaged += Math.max(0, Math.min(t, active + 3e4) - mark);
-    mark = t;
+    const end = Math.min(t, active + 3e4);
+    if (end > mark) (engaged += end - mark), (until = end);
+    mark = d.hidden ? 1 / 0 : t;
   };
-  const reportEngagement = () => {
+  const report = () => {
     tick();
-    if (engaged > 0) send('engagement', { engagedMs: Math.min(engaged, 6e5) });
+    if (engaged) send('engagement', { engagedMs: engaged, ts: until });
     engaged = 0;
   };
-  'mousemove keydown scroll touchstart click'.split(' ').map((type) =>
-    on(w, type, () => {
+  const wake = () => {
+    tick();
+    active = now();
+  };
+  'pointermove keydown scroll pointerdown focus'.split(' ').map((type) => on(type, wake));
+  wake();
+  setInterval(
+    safe(() => {
       tick();
-      active = now();
+      if (engaged > 14999 || until < mark) report();
+      post();
     }),
+    1e3,
   );
   const hide = () => {
-    reportEngagement();
+    report();
     post(1);
   };
-  on(d, 'visibilitychange', () => {
-    if (d.hidden) hide();
-    else mark = active = now();
-    visible = !d.hidden;
-  });
-  on(w, 'pagehide', hide);
-  on(w, 'online', () => {
-    failures = 0;
-    post();
-  });
+  // Shown again (back from the back/forward cache too): take back what was released on hiding.
+  on('visibilitychange', () => (d.hidden ? hide() : (wake(), claim())));
+  on('pagehide', hide);
+  on('online', () => (retryAt = failures = 0));
 
   // Page views, SPA navigations included.
   const pageView = () => send('page_view');
-  const navigated = () => {
+  const navigated = safe(() => {
     if (loc.href == page) return;
-    reportEngagement();
+    report();
     page = loc.href;
     pageView();
-  };
+  });
   ['pushState', 'replaceState'].map((name) => {
     const original = history[name];
-    history[name] = function () {
-      const result = original.apply(this, arguments);
-      safe(navigated)();
-      return result;
+    // Both return undefined.
+    history[name] = (...args) => {
+      original.apply(history, args);
+      navigated();
     };
   });
-  on(w, 'popstate', navigated);
+  on('popstate', navigated);
 
   // Clicks on links, buttons and [data-track] elements; never the value of an input.
-  on(d, 'click', (event) => {
+  on('click', (event) => {
     const el = event.target.closest('a,button,[data-track]');
     if (!el) return;
     send('click', {
       target: {
-        tag: el.tagName.toLowerCase(),
+        tag: el.localName,
         id: cut(el.id),
         text: cut(el.textContent.replace(/\s+/g, ' ').trim(), 64),
         href: cut(el.href),
@@ -188,23 +208,24 @@
   });
 
   const commands = {
-    identify: (id) => {
-      userId = cut(String(id), 128) || userId;
-      write('cs_u', userId);
-    },
+    identify: (id) => (userId = cut(String(id), 128) || userId),
     // A copy through JSON: a cyclic or exotic object fails here, not later inside a send.
-    track: (name, props) => send('custom', { name: cut(String(name), 64), props: props && JSON.parse(JSON.stringify(props)) }),
+    track: (name, props) => send('custom', { name: cut(String(name), 64), props: props && JSON.parse(json(props)) }),
+    // Opting out removes everything the snippet stored, and keeps only the choice.
     optOut: () => {
-      write('cs_o', '1');
+      for (const k in store) k.indexOf('cs_') || delete store[k];
+      put('cs_o', 1);
       queue = [];
     },
-    optIn: () => write('cs_o', ''),
+    optIn: () => delete store.cs_o,
   };
   const cs = safe((name, a, b) => commands[name](a, b));
   cs.cs = 1;
   w.cs = cs;
+  renew();
+  claim();
   // Commands called before the snippet loaded (the install stub queues them); an early
   // identify then applies to the first page view.
-  ((stub && stub.q) || []).map((args) => cs.apply(0, args));
+  ((stub && stub.q) || []).map((args) => cs(...args));
   pageView();
 })(window, document);
