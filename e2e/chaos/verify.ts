@@ -7,7 +7,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { TopicNames, VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
 import { referenceKey, referenceWindows, type ReferenceOutput } from '../../apps/processor/test/support/reference.js';
 import {
+  compareSiteAggregatesWithReference,
   compareVisitsWithReference,
+  readSiteAggregates,
   compareWithReference,
   readTopicLog,
   readUserMetrics,
@@ -112,7 +114,11 @@ export async function checkSinks(brokers: string[], topics: TopicNames, database
     seen.add(key);
   }
   return {
-    problems: [...compareWithReference(reference, rows, records, late), ...compareVisitsWithReference(reference, visitRows, visitRecords)],
+    problems: [
+      ...compareWithReference(reference, rows, records, late),
+      ...compareVisitsWithReference(reference, visitRows, visitRecords),
+      ...compareSiteAggregatesWithReference(reference, await readSiteAggregates(databaseUrl)),
+    ],
     windowsExpected: reference.windows.size,
     windowsInPostgres: rows.size,
     eventsExpected,

@@ -1,4 +1,5 @@
 import type { EnrichedEvent, VisitResult } from '@clickstream/shared';
+import { SiteAggregates, type SiteAggregatesOutput } from './site-aggregates.js';
 import { SessionWindows, type SessionsDelta, type VisitDeletion, type VisitSnapshot } from './session-windows.js';
 import { WindowOperator, type FiredOutput, type OperatorDelta, type OperatorSnapshot, type ProcessOutcome, type WindowOperatorConfig } from './window-operator.js';
 
@@ -21,16 +22,19 @@ export interface PartitionDelta extends OperatorDelta {
 export interface PartitionOutput extends FiredOutput {
   visits: VisitResult[];
   visitDeletions: VisitDeletion[];
+  site: SiteAggregatesOutput;
 }
 
 /**
  * The operators of one input partition wired together, as Flink chains them: the window operator
  * (watermark, bots, event-id dedup, tumbling windows) decides whether an event counts, and every
- * counted event - only those - goes on to the session windows. Pure and clock-injected.
+ * counted event - only those - goes on to the session windows and the site aggregates. Pure and
+ * clock-injected; the site aggregates hold only what the next checkpoint writes.
  */
 export class PartitionOperator {
   private readonly windows: WindowOperator;
   private readonly sessions: SessionWindows;
+  private readonly site = new SiteAggregates();
 
   constructor(config: PartitionOperatorConfig, now: number, restored?: PartitionSnapshot) {
     this.windows = new WindowOperator(config, now, restored);
@@ -67,14 +71,17 @@ export class PartitionOperator {
   process(event: EnrichedEvent, now: number): ProcessOutcome {
     const watermarkBefore = this.windows.currentWatermark;
     const outcome = this.windows.process(event, now);
-    if (outcome === 'counted' || outcome === 'late-counted') this.sessions.add(event, watermarkBefore);
+    if (outcome === 'counted' || outcome === 'late-counted') {
+      this.sessions.add(event, watermarkBefore);
+      this.site.add(event);
+    }
     return outcome;
   }
 
   onTimer(now: number): PartitionOutput {
     const fired = this.windows.onTimer(now);
     const visits = this.sessions.onTimer(this.windows.currentWatermark);
-    return { ...fired, visits: visits.visits, visitDeletions: visits.deletions };
+    return { ...fired, visits: visits.visits, visitDeletions: visits.deletions, site: this.site.take() };
   }
 
   takeDelta(): PartitionDelta {

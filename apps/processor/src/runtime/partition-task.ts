@@ -143,6 +143,7 @@ export class PartitionTask {
       results: fired.results,
       visits: fired.visits,
       visitDeletions: fired.visitDeletions,
+      site: fired.site,
       outbox,
       outboxSeq: this.outboxSeq,
       state: this.stateEntry(delta),

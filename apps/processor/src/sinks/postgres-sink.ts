@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { VisitResult, WindowResult } from '@clickstream/shared';
-import { upsertVisitResults, upsertWindowResults } from '@clickstream/db';
+import { upsertVisitResults, upsertWindowResults, writeSiteStats } from '@clickstream/db';
+import type { SiteAggregatesOutput } from '../operators/site-aggregates.js';
 import type { VisitDeletion } from '../operators/session-windows.js';
 
 /**
@@ -25,4 +26,9 @@ export async function writeVisits(client: pg.ClientBase, visits: readonly VisitR
     );
   }
   if (visits.length > 0) await upsertVisitResults(client, visits as VisitResult[]);
+}
+
+/** Site rollup deltas and presence rows, in the same transaction. */
+export async function writeSiteAggregates(client: pg.ClientBase, site: SiteAggregatesOutput): Promise<void> {
+  await writeSiteStats(client, site.stats, site.presence);
 }

@@ -2,9 +2,10 @@ import pg from 'pg';
 import type { VisitResult, WindowResult } from '@clickstream/shared';
 import type { PartitionDelta, PartitionSnapshot } from '../operators/partition-operator.js';
 import type { VisitDeletion } from '../operators/session-windows.js';
+import type { SiteAggregatesOutput } from '../operators/site-aggregates.js';
 import type { WatermarkSnapshot } from '../operators/watermark.js';
 import { FencedError } from '../errors.js';
-import { writeResults, writeVisits } from '../sinks/postgres-sink.js';
+import { writeResults, writeSiteAggregates, writeVisits } from '../sinks/postgres-sink.js';
 import { encodeOutboxRecords, decodeOutboxRecords, type OutboxEntry } from './outbox-codec.js';
 import { replayStateLog, type StateLogEntry } from './state-log.js';
 
@@ -36,6 +37,8 @@ export interface Checkpoint {
   /** Visits emitted by this checkpoint, and those deleted (merged away or moved). */
   visits: VisitResult[];
   visitDeletions: VisitDeletion[];
+  /** Deltas for the site rollups and presence rows. */
+  site: SiteAggregatesOutput;
   /** This checkpoint's output for Kafka, in consecutive entries (none when it produced nothing). */
   outbox: OutboxEntry[];
   outboxSeq: number;
@@ -126,6 +129,7 @@ export class CheckpointStore {
       if (fenced.rowCount !== 1) throw new FencedError(ref.partition, epoch);
       await writeResults(client, checkpoint.results);
       await writeVisits(client, checkpoint.visits, checkpoint.visitDeletions);
+      await writeSiteAggregates(client, checkpoint.site);
       const state = checkpoint.state;
       if (state) {
         await client.query(

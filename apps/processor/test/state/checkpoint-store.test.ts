@@ -31,7 +31,7 @@ function visit(userId: string, start: number, revision: number, pageViews = 1): 
 
 function checkpoint(epoch: number, overrides: Partial<Checkpoint> = {}): Checkpoint {
   return {
-    ref, epoch, nextOffset: 100, results: [], visits: [], visitDeletions: [], outbox: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
+    ref, epoch, nextOffset: 100, results: [], visits: [], visitDeletions: [], site: { stats: [], presence: [] }, outbox: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
     delta: { watermark, upserts: [], removals: [], visits: { upserts: [], removals: [] }, nextVisitId: 1 },
     ...overrides,
   };
@@ -117,4 +117,43 @@ test('visits are upserted by revision and deleted in the checkpoint transaction'
     ['u2', 1, 3, false],
   ], 'the merged-away visit is gone, a higher revision replaced its row, an older one did not');
   assert.equal(after[0]!.country, 'DE');
+});
+
+test('site rollup deltas add up across checkpoints at every granularity; presence rows are distinct', async (context) => {
+  const t = testScope(context);
+  const databaseUrl = await createTestDatabase(t);
+  const store = new CheckpointStore(databaseUrl);
+  t.after(() => store.close());
+  const { epoch } = await store.claim(ref, 'c');
+  const minute = Date.UTC(2026, 10, 29, 10, 59);
+  const stat = (m: number, value: string, pageviews: number, events: number) => ({ siteId: 's', minute: m, dimension: 'event:page', value, pageviews, events });
+  const seen = (userId: string) => ({ siteId: 's', quarter: Date.UTC(2026, 10, 29, 10, 45), dimension: 'event:page', value: '/a', userId });
+  await store.commit(checkpoint(epoch, { site: { stats: [stat(minute, '/a', 2, 3), stat(minute + 60_000, '/a', 1, 1)], presence: [seen('u1'), seen('u2')] } }));
+  await store.commit(checkpoint(epoch, { site: { stats: [stat(minute, '/a', 1, 1), stat(minute, '/b', 0, 4)], presence: [seen('u1')] } }));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  t.after(() => client.end());
+  const read = async (table: string) =>
+    (await client.query(`SELECT bucket_start, value, pageviews::int, events::int FROM ${table} ORDER BY bucket_start, value`)).rows.map((r) => [
+      (r.bucket_start as Date).toISOString(),
+      r.value,
+      r.pageviews,
+      r.events,
+    ]);
+  assert.deepEqual(await read('site_stats_minute'), [
+    ['2026-11-29T10:59:00.000Z', '/a', 3, 4],
+    ['2026-11-29T10:59:00.000Z', '/b', 0, 4],
+    ['2026-11-29T11:00:00.000Z', '/a', 1, 1],
+  ]);
+  assert.deepEqual(await read('site_stats_hour'), [
+    ['2026-11-29T10:00:00.000Z', '/a', 3, 4],
+    ['2026-11-29T10:00:00.000Z', '/b', 0, 4],
+    ['2026-11-29T11:00:00.000Z', '/a', 1, 1],
+  ]);
+  assert.deepEqual(await read('site_stats_day'), [
+    ['2026-11-29T00:00:00.000Z', '/a', 4, 5],
+    ['2026-11-29T00:00:00.000Z', '/b', 0, 4],
+  ]);
+  const presence = await client.query('SELECT user_id FROM visitor_presence ORDER BY user_id');
+  assert.deepEqual(presence.rows.map((r) => r.user_id), ['u1', 'u2']);
 });

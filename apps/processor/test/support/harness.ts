@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { serviceCommand } from '@clickstream/local-infra';
 import type { VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
 import { referenceWindows, type ReferenceOutput } from './reference.js';
-import { compareVisitsWithReference, compareWithReference, readTopicLog, readUserMetrics, readUserSessions, toReferenceEvents } from './stream.js';
+import { compareSiteAggregatesWithReference, compareVisitsWithReference, compareWithReference, readSiteAggregates, readTopicLog, readUserMetrics, readUserSessions, toReferenceEvents } from './stream.js';
 import type { TopicNames } from '@clickstream/shared';
 
 /** Visits end after 20 s here, so streams of a minute or two hold many visits, merges and final ones. */
@@ -28,6 +28,7 @@ export async function sinkProblems(brokers: string[], topics: TopicNames, databa
   return [
     ...compareWithReference(reference, rows, metrics, late),
     ...compareVisitsWithReference(reference, await readUserSessions(databaseUrl), sessions),
+    ...compareSiteAggregatesWithReference(reference, await readSiteAggregates(databaseUrl)),
   ];
 }
 

@@ -13,6 +13,8 @@ export interface ReferenceEvent {
   url: string;
   eventTime: number;
   engagedMs?: number;
+  name?: string;
+  props?: Record<string, string | number | boolean>;
   isBot?: boolean;
   referrer?: string;
   country?: string | null;
@@ -61,8 +63,17 @@ export interface ReferenceOutput {
   windows: Map<string, ReferenceWindow>;
   /** Keyed by referenceKey(siteId, userId, sessionStart). */
   visits: Map<string, ReferenceVisit>;
+  /** Site rollups keyed by siteStatKey, for the minute, hour and day tables. */
+  siteStats: Map<string, { pageviews: number; events: number }>;
+  /** Presence rows keyed by presenceKey. */
+  presence: Set<string>;
   lateEventIds: string[];
 }
+
+export const siteStatKey = (table: string, siteId: string, bucketStart: string, dimension: string, value: string) =>
+  `${table}|${siteId}|${bucketStart}|${dimension}|${value}`;
+export const presenceKey = (siteId: string, bucketStart: string, dimension: string, value: string, userId: string) =>
+  `${siteId}|${bucketStart}|${dimension}|${value}|${userId}`;
 
 export function referenceKey(siteId: string, userId: string, windowStart: string): string {
   return `${siteId}|${userId}|${windowStart}`;
@@ -105,6 +116,8 @@ interface Group {
 export function referenceWindows(partitions: ReferenceEvent[][], settings: ReferenceSettings): ReferenceOutput {
   const { outOfOrdernessMs, allowedLatenessMs, sizeMs = 5000, retryHorizonMs = 30_000, countBots = false, sessionGapMs = 1_800_000 } = settings;
   const visits = new Map<string, ReferenceVisit>();
+  const siteStats = new Map<string, { pageviews: number; events: number }>();
+  const presence = new Set<string>();
   const groups = new Map<string, Group>();
   const lateEventIds: string[] = [];
   const finalWatermarks: number[] = [];
@@ -157,6 +170,7 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
     }
     const finalWatermark = maxSeen - outOfOrdernessMs;
     finalWatermarks.push(finalWatermark);
+    for (const { event } of countedInOrder) addSiteAggregates(event, siteStats, presence);
     for (const visit of referenceVisits(countedInOrder, sessionGapMs, allowedLatenessMs, finalWatermark)) {
       visits.set(referenceKey(visit.siteId, visit.userId, visit.sessionStart), visit);
     }
@@ -181,7 +195,35 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
       sessions: new Set(events.map((e) => e.sessionId)).size,
     });
   }
-  return { windows, visits, lateEventIds };
+  return { windows, visits, siteStats, presence, lateEventIds };
+}
+
+const TABLES = [
+  ['site_stats_minute', 60_000],
+  ['site_stats_hour', 3_600_000],
+  ['site_stats_day', 86_400_000],
+] as const;
+
+/** Site aggregates of one counted event: every non-engagement event, by page, name and prop. */
+function addSiteAggregates(event: ReferenceEvent, stats: Map<string, { pageviews: number; events: number }>, presence: Set<string>): void {
+  if (event.type === 'engagement') return;
+  const values: Array<[string, string]> = [
+    ['', ''],
+    ['event:page', pathOnly(event.url)],
+    ['event:name', event.type === 'page_view' ? 'pageview' : event.type === 'custom' ? (event.name ?? 'custom') : event.type],
+  ];
+  if (event.type === 'custom') for (const [key, value] of Object.entries(event.props ?? {})) values.push([`event:props:${key}`, String(value)]);
+  for (const [dimension, raw] of values) {
+    const value = raw.slice(0, 512);
+    for (const [table, size] of TABLES) {
+      const key = siteStatKey(table, event.siteId, new Date(Math.floor(event.eventTime / size) * size).toISOString(), dimension, value);
+      const entry = stats.get(key) ?? { pageviews: 0, events: 0 };
+      entry.events += 1;
+      if (event.type === 'page_view') entry.pageviews += 1;
+      stats.set(key, entry);
+    }
+    presence.add(presenceKey(event.siteId, new Date(Math.floor(event.eventTime / 900_000) * 900_000).toISOString(), dimension, value, event.userId));
+  }
 }
 
 /**

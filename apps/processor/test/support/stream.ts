@@ -3,7 +3,7 @@ import pg from 'pg';
 import { toVisitResult, toWindowResult, type UserSessionsRow } from '@clickstream/db';
 import type { EnrichedEvent, VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
 import { seededRandom } from '@clickstream/local-infra/testing';
-import { referenceKey, type ReferenceEvent, type ReferenceOutput } from './reference.js';
+import { presenceKey, referenceKey, siteStatKey, type ReferenceEvent, type ReferenceOutput } from './reference.js';
 
 export { seededRandom };
 
@@ -218,6 +218,46 @@ export async function readUserSessions(databaseUrl: string): Promise<Map<string,
   } finally {
     await client.end();
   }
+}
+
+/** Every site rollup row and presence row, keyed like the reference's (sentinels left out). */
+export async function readSiteAggregates(databaseUrl: string): Promise<{ stats: Map<string, { pageviews: number; events: number }>; presence: Set<string> }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const stats = new Map<string, { pageviews: number; events: number }>();
+    for (const table of ['site_stats_minute', 'site_stats_hour', 'site_stats_day']) {
+      const { rows } = await client.query(`SELECT * FROM ${table} WHERE site_id <> 'sentinel'`);
+      for (const r of rows) {
+        stats.set(siteStatKey(table, r.site_id, (r.bucket_start as Date).toISOString(), r.dimension, r.value), {
+          pageviews: Number(r.pageviews),
+          events: Number(r.events),
+        });
+      }
+    }
+    const presence = new Set<string>();
+    const { rows } = await client.query(`SELECT * FROM visitor_presence WHERE site_id <> 'sentinel'`);
+    for (const r of rows) presence.add(presenceKey(r.site_id, (r.bucket_start as Date).toISOString(), r.dimension, r.value, r.user_id));
+    return { stats, presence };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The site rollups and presence rows against the reference, row by row. */
+export function compareSiteAggregatesWithReference(reference: ReferenceOutput, actual: Awaited<ReturnType<typeof readSiteAggregates>>): string[] {
+  const problems: string[] = [];
+  for (const [key, expected] of reference.siteStats) {
+    const row = actual.stats.get(key);
+    if (!row) problems.push(`site rollups lack ${key}`);
+    else if (row.pageviews !== expected.pageviews || row.events !== expected.events) {
+      problems.push(`site rollup ${key} = ${row.pageviews} pageviews / ${row.events} events, expected ${expected.pageviews} / ${expected.events}`);
+    }
+  }
+  for (const key of actual.stats.keys()) if (!reference.siteStats.has(key)) problems.push(`site rollups have unexpected ${key}`);
+  for (const key of reference.presence) if (!actual.presence.has(key)) problems.push(`visitor_presence lacks ${key}`);
+  for (const key of actual.presence) if (!reference.presence.has(key)) problems.push(`visitor_presence has unexpected ${key}`);
+  return problems.slice(0, 50);
 }
 
 const VISIT_FIELDS = [
