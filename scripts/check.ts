@@ -72,7 +72,7 @@ export async function runChecks(which: { types: boolean; lint: boolean }, log: (
   const failed = results.filter((r) => !r.ok);
   log(
     failed.length === 0
-      ? `types and lint clean in ${((Date.now() - started) / 1000).toFixed(1)} s`
+      ? `${results.map((r) => r.name).join(', ')} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`
       : `${failed.map((r) => r.name).join(', ')} failed; fix the errors above`,
   );
   return failed.length === 0;

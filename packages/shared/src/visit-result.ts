@@ -67,7 +67,6 @@ const UTM_MAX = 256;
  */
 export function visitAttributionOf(url: string, referrer: string | undefined): VisitAttribution {
   let params: URLSearchParams | undefined;
-  let host = '';
   const query = url.indexOf('?');
   if (query >= 0) {
     const hash = url.indexOf('#', query);
@@ -82,7 +81,7 @@ export function visitAttributionOf(url: string, referrer: string | undefined): V
   if (utmSource) return { source: utmSource, ...attribution };
   if (referrer) {
     try {
-      host = new URL(url).hostname.replace(/^www\./, '');
+      const host = new URL(url).hostname.replace(/^www\./, '');
       const from = new URL(referrer);
       const referrerHost = from.hostname.replace(/^www\./, '');
       if ((from.protocol === 'http:' || from.protocol === 'https:') && referrerHost && referrerHost !== host) {
