@@ -1,5 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { EVENT_LIMITS, type InvalidEventRecord } from '@clickstream/shared';
+import { fastifyLogging } from '@clickstream/shared/fastify-logger';
+import type { Logger } from '@clickstream/shared/logger';
 import { bundledCountryLookup, type CountryLookup } from './country.js';
 import { OriginPolicy } from './cors.js';
 import type { CollectorConfig, TrustProxy } from './env.js';
@@ -22,6 +24,8 @@ export interface CollectorDeps {
   snippet?: () => Promise<SnippetAsset>;
   /** Client address → country; the bundled data otherwise. */
   countries?: CountryLookup;
+  /** The service's logger (createLogger); no logging without it. */
+  logger?: Logger;
 }
 
 const EVENTS_ROUTE = '/v1/events';
@@ -69,9 +73,12 @@ export function buildCollectorApp({
   now = Date.now,
   snippet = loadSnippetAsset,
   countries = bundledCountryLookup(),
+  logger,
 }: CollectorDeps): FastifyInstance {
   const app = Fastify({
-    logger: false,
+    // A line per request only at debug: at info, thousands of event posts a second would bury
+    // everything else (and cost CPU); /metrics counts them.
+    ...(logger ? fastifyLogging(logger, { requestLevel: 'debug' }) : { logger: false }),
     bodyLimit: EVENT_LIMITS.maxBodyBytes,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     // Fastify's default (0) lets a client that sends headers and then trickles or stalls its body
@@ -94,12 +101,13 @@ export function buildCollectorApp({
     }
   });
 
-  app.setErrorHandler((error, _request, reply) => {
+  app.setErrorHandler((error, request, reply) => {
     if (error instanceof CollectorError) return send(reply, error);
     const fastifyError = error as { statusCode?: number; code?: string; message: string };
     const mapped = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
     if (mapped) return send(reply, new CollectorError(mapped));
     if (fastifyError.statusCode && fastifyError.statusCode < 500) return send(reply, new CollectorError('INVALID_JSON', fastifyError.message));
+    request.log.error({ req: request, err: error }, 'internal error');
     return send(reply, new CollectorError('INTERNAL'));
   });
   app.setNotFoundHandler((_request, reply) => send(reply, new CollectorError('NOT_FOUND')));

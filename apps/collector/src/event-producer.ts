@@ -32,8 +32,16 @@ export interface EventProducerOptions {
   /** gzip unless told otherwise. */
   compression?: 'gzip' | 'none';
   metrics?: CollectorMetrics;
-  log?: (message: string) => void;
+  /** Where connection changes are logged (the service's pino logger); silent by default. */
+  logger?: ProducerLogger;
 }
+
+export interface ProducerLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+const SILENT: ProducerLogger = { info: () => {}, warn: () => {} };
 
 /** Seconds a browser is told to wait after a 503. */
 export const RETRY_AFTER_UNAVAILABLE_SEC = 2;
@@ -59,10 +67,10 @@ export class EventProducer {
   private idle: Producer[] = [];
   private state: State = 'new';
   private reconnecting: Promise<void> | undefined;
-  private readonly log: (message: string) => void;
+  private readonly log: ProducerLogger;
 
   constructor(private readonly options: EventProducerOptions) {
-    this.log = options.log ?? (() => {});
+    this.log = options.logger ?? SILENT;
     this.kafka = new Kafka({
       clientId: 'clickstream-collector',
       brokers: [...options.brokers],
@@ -154,7 +162,7 @@ export class EventProducer {
       await producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
     } catch (error) {
       metrics?.produceErrors.inc();
-      this.log(`produce failed, reconnecting: ${(error as Error).message}`);
+      this.log.warn(`produce failed, reconnecting: ${(error as Error).message}`);
       this.replacePool(producer);
       throw unavailable((error as Error).message);
     }
@@ -179,7 +187,7 @@ export class EventProducer {
       while (this.state === 'down') {
         try {
           await this.connect();
-          this.log('connected to Kafka');
+          this.log.info('connected to Kafka');
         } catch {
           await new Promise((r) => setTimeout(r, delay));
           delay = Math.min(delay * 2, RECONNECT_MAX_MS);

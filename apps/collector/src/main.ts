@@ -1,4 +1,5 @@
 import { ConfigError, loadConfigOrExit } from '@clickstream/shared';
+import { createLogger } from '@clickstream/shared/logger';
 import { buildCollectorApp } from './app.js';
 import { bundledCountryLookup, CountryLookup } from './country.js';
 import { parseCollectorConfig } from './env.js';
@@ -6,7 +7,7 @@ import { EventProducer } from './event-producer.js';
 import { CollectorMetrics } from './metrics.js';
 import { loadSnippetAsset } from './snippet-asset.js';
 
-const log = (message: string) => process.stdout.write(`[collector] ${message}\n`);
+const logger = loadConfigOrExit(() => createLogger('collector'));
 const config = loadConfigOrExit(() => parseCollectorConfig());
 const countries = loadConfigOrExit(() => {
   if (config.countryDb === undefined) return bundledCountryLookup();
@@ -28,20 +29,20 @@ const producer = new EventProducer({
   concurrency: config.produceConcurrency,
   compression: config.produceCompression,
   metrics,
-  log,
+  logger,
 });
 // Listen even while Kafka is down: requests get 503 + Retry-After and /healthz says why,
 // until the producer connects by itself.
 producer.connectInBackground();
-const app = buildCollectorApp({ config, producer, metrics, snippet: async () => snippet, countries });
+const app = buildCollectorApp({ config, producer, metrics, snippet: async () => snippet, countries, logger });
 const address = await app.listen({ port: config.port, host: config.host });
-log(`listening on ${address} (Kafka ${config.kafkaBrokers.join(',')}; country data of ${countries.builtAt.toISOString().slice(0, 10)})`);
+logger.info(`listening on ${address} (Kafka ${config.kafkaBrokers.join(',')}; country data of ${countries.builtAt.toISOString().slice(0, 10)})`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log(`${signal}: draining`);
+  logger.info(`${signal}: draining`);
   // Stop taking requests and wait for the in-flight ones, whose produces finish first; then
   // flush whatever the producer still holds and leave Kafka.
   // Keep-alive connections whose request finishes during the drain would otherwise stay open
@@ -50,7 +51,7 @@ async function shutdown(signal: string): Promise<void> {
   await app.close();
   clearInterval(reaper);
   await producer.disconnect();
-  log('stopped');
+  logger.info('stopped');
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -158,11 +158,15 @@ describe('POST /v1/events', () => {
     const metrics = await collector.app.inject({ method: 'GET', url: '/metrics' });
     assert.equal(metrics.statusCode, 200);
     assert.match(metrics.headers['content-type'] as string, /text\/plain/);
-    assert.match(metrics.body, /collector_events_accepted_total \d+/);
-    assert.match(metrics.body, /collector_events_rejected_total [1-9]/);
-    assert.match(metrics.body, /collector_http_requests_total\{route="\/v1\/events",status="413"\} 1/);
-    assert.match(metrics.body, /collector_produce_latency_seconds_count [1-9]/);
-    assert.match(metrics.body, /collector_produce_batch_messages_bucket/);
+    assert.match(metrics.body, /^clickstream_collector_events_accepted_total [1-9]/m);
+    assert.match(metrics.body, /^clickstream_collector_events_rejected_total [1-9]/m);
+    assert.match(metrics.body, /^clickstream_collector_http_requests_total\{route="\/v1\/events",status="413"\} 1/m);
+    assert.match(metrics.body, /^clickstream_collector_produce_duration_seconds_count [1-9]/m);
+    assert.match(metrics.body, /^clickstream_collector_produce_batch_messages_bucket/m);
+    assert.match(metrics.body, /^clickstream_collector_kafka_up 1/m);
+    // Every metric carries the service prefix (the old unprefixed names are gone).
+    const names = metrics.body.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/, 1)[0]!);
+    assert.ok(names.length > 0 && names.every((n) => n.startsWith('clickstream_collector_')), names.join(' '));
   });
 });
 

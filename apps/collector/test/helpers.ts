@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createTestTopics, testBrokers, testScope } from '@clickstream/local-infra/testing';
 import type { ClientEvent, TopicNames } from '@clickstream/shared';
+import type { Logger } from '@clickstream/shared/logger';
 import { buildCollectorApp } from '../src/app.js';
 import { parseCollectorConfig, type CollectorConfig } from '../src/env.js';
 import { EventProducer } from '../src/event-producer.js';
@@ -18,7 +19,12 @@ export interface TestCollector {
 }
 
 /** A collector app wired to the real test broker, on fresh topics, closed with the test. */
-export async function startTestCollector(t: Scope, env: Record<string, string> = {}, brokers = testBrokers()): Promise<TestCollector> {
+export async function startTestCollector(
+  t: Scope,
+  env: Record<string, string> = {},
+  brokers = testBrokers(),
+  { logger }: { logger?: Logger } = {},
+): Promise<TestCollector> {
   const { prefix, topics } = await createTestTopics(t, 2);
   const config = parseCollectorConfig({ KAFKA_BROKERS: brokers.join(','), TOPIC_PREFIX: prefix, COLLECTOR_PORT: '0', ...env });
   const metrics = new CollectorMetrics();
@@ -34,7 +40,7 @@ export async function startTestCollector(t: Scope, env: Record<string, string> =
   });
   await producer.connect();
   t.after(() => producer.disconnect());
-  const app = buildCollectorApp({ config, producer, metrics });
+  const app = buildCollectorApp({ config, producer, metrics, logger });
   t.after(() => app.close());
   return { app, producer, topics, config, metrics };
 }

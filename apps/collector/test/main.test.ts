@@ -25,6 +25,9 @@ test('SIGTERM drains in-flight requests into Kafka and exits 0', async (context)
       COLLECTOR_HOST: '127.0.0.1',
       // A long linger keeps the requests inside the collector when SIGTERM arrives.
       PRODUCE_LINGER_MS: '1000',
+      // stdout is a pipe here: JSON lines, at the default level.
+      LOG_FORMAT: '',
+      LOG_LEVEL: '',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -49,6 +52,13 @@ test('SIGTERM drains in-flight requests into Kafka and exits 0', async (context)
   const statuses = await Promise.all(responses);
   assert.equal(code, 0, output);
   assert.match(output, /SIGTERM: draining[\s\S]*stopped/);
+  // Every line on stdout is one JSON log line of the service.
+  const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(lines.map((l) => l.msg).filter((m) => /^(listening on|SIGTERM: draining|stopped)/.test(String(m))).map((m) => String(m).split(' ')[0]), ['listening', 'SIGTERM:', 'stopped']);
+  for (const line of lines) {
+    assert.equal(line.service, 'collector', JSON.stringify(line));
+    assert.ok(typeof line.level === 'string' && typeof line.time === 'string' && typeof line.msg === 'string', JSON.stringify(line));
+  }
   const acknowledged = events.filter((_, i) => statuses[i] === 202);
   assert.ok(acknowledged.length > 0, `statuses ${statuses.join(',')}`);
   await waitFor('the acknowledged events', async () => acknowledged.every((e) => messages.some((m) => m.value?.includes(e.id))), { timeoutMs: 15_000 });

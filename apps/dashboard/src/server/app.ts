@@ -1,5 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
+import { fastifyLogging } from '@clickstream/shared/fastify-logger';
+import type { Logger } from '@clickstream/shared/logger';
 import { ApiTokens, bearerToken, mayAccess } from './auth.js';
 import { registerDocs } from './docs.js';
 import type { DashboardConfig } from './env.js';
@@ -20,7 +22,10 @@ export interface DashboardDeps {
   consumer: { healthy(): boolean };
   metrics: DashboardMetrics;
   now?: () => number;
+  /** Where server-side failures are reported; the logger's error level by default. */
   log?: (message: string) => void;
+  /** The service's logger (createLogger): Fastify's own, one line per request at info. */
+  logger?: Logger;
 }
 
 const LIVE_ROUTE = '/api/v1/live';
@@ -74,9 +79,10 @@ function errorHandler(log: (message: string) => void) {
 export async function buildDashboardApp(deps: DashboardDeps): Promise<FastifyInstance> {
   const { config, db, hub, consumer, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const log = deps.log ?? (() => {});
+  const logger = deps.logger;
+  const log = deps.log ?? (logger ? (message: string) => logger.error(message) : () => {});
   const app = Fastify({
-    logger: false,
+    ...(logger ? fastifyLogging(logger) : { logger: false }),
     // A 128-character user id, percent-encoded, is up to 1,536 characters long.
     routerOptions: { maxParamLength: 2048 },
     bodyLimit: 16 * 1024,

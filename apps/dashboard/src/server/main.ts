@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { migrate, redact } from '@clickstream/db';
 import { loadConfigOrExit } from '@clickstream/shared';
+import { createLogger } from '@clickstream/shared/logger';
 import { buildDashboardApp } from './app.js';
 import { parseDashboardConfig } from './env.js';
 import { LiveHub } from './live/live-hub.js';
@@ -8,7 +9,8 @@ import { MetricsConsumer } from './live/metrics-consumer.js';
 import { createDashboardMetrics } from './metrics.js';
 import { RollupFolder } from './timeline-rollup.js';
 
-const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+const logger = loadConfigOrExit(() => createLogger('dashboard'));
+const warn = (message: string) => logger.warn(message);
 const config = loadConfigOrExit(() => parseDashboardConfig());
 
 await migrate(config.databaseUrl);
@@ -20,7 +22,7 @@ const pool = new pg.Pool({
   // No API query may hold a connection for long; a slow one answers 503 instead.
   statement_timeout: 15_000,
 });
-pool.on('error', (error) => log(`idle database connection failed: ${error.message}`));
+pool.on('error', (error) => warn(`idle database connection failed: ${error.message}`));
 
 // The gauge reads the hub only when scraped, after both exist.
 const metrics = createDashboardMetrics(() => hub.size);
@@ -38,17 +40,20 @@ const consumer = new MetricsConsumer({
     hub.broadcast(result);
   },
   onUndecodable: () => metrics.resultsConsumed.inc({ outcome: 'undecodable' }),
-  log,
+  log: warn,
 });
 consumer.start();
-const folder = new RollupFolder(pool, config.rollupFoldIntervalMs, log);
+const folder = new RollupFolder(pool, config.rollupFoldIntervalMs, warn);
 folder.start();
 
-const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, log });
+const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, logger });
 await app.listen({ port: config.port, host: config.host });
-process.stdout.write(`dashboard listening on http://localhost:${config.port} (database ${redact(config.databaseUrl)}, topic ${config.topics.metrics})\n`);
+logger.info(`listening on http://localhost:${config.port} (database ${redact(config.databaseUrl)}, topic ${config.topics.metrics})`);
 if (config.apiTokenGenerated) {
-  process.stdout.write(`API_TOKEN was not set; this run's token is ${config.apiToken}\n`);
+  // A token never goes into a log line: the throw-away one is shown only to a person at a
+  // terminal, outside the log stream.
+  logger.warn('API_TOKEN is not set: a throw-away token was generated for this run; set API_TOKEN to choose one');
+  if (process.stderr.isTTY) process.stderr.write(`\nthis run's API token: ${config.apiToken}\n\n`);
 }
 
 let stopping = false;
@@ -60,10 +65,12 @@ async function shutdown(): Promise<void> {
   // A browser that never answers the WebSocket close handshake must not keep us alive: the
   // drain is bounded, then the process exits anyway (nothing here holds unsaved state).
   setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+  logger.info('stopping');
   await app.close();
   await consumer.stop();
   await folder.stop();
   await pool.end();
+  logger.info('stopped');
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown());
