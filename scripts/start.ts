@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   supervisor = new Supervisor(
     services.map(({ name, healthUrl }) => {
       const command = serviceCommand(name);
-      return { name, file: process.execPath, args: command.args, cwd: command.cwd, env: serviceEnv, healthUrl };
+      return { name, file: command.node, args: command.args, cwd: command.cwd, env: serviceEnv, healthUrl };
     }),
     { log, onConfigError: (failure) => onConfigFailure(failure) },
   );

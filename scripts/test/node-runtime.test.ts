@@ -16,8 +16,10 @@ test('the project is on Node.js 24: engines, the Docker image and the runtime of
   assert.equal(pkg.engines.node, `>=${NODE_MAJOR}`);
   assert.match(readFileSync(join(repoRoot, 'infra', 'docker', 'Dockerfile'), 'utf8'), new RegExp(`^ARG NODE_IMAGE=node:${NODE_MAJOR}-slim$`, 'm'));
   assert.equal(needsNewerNode(process.versions.node), false, `the tests run on Node.js ${process.versions.node}`);
-  // Services, benches and the tests' own children are spawned with process.execPath.
-  assert.ok(serviceCommand('processor').args.length > 0);
+  // Services are spawned with serviceCommand's node: this same binary, not the PATH's `node`.
+  const { node } = serviceCommand('processor');
+  assert.equal(node, process.execPath);
+  assert.equal(execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(), process.version);
 });
 
 test('needsNewerNode compares majors', () => {

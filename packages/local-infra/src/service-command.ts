@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 
-/** How one app is run: node's arguments and the folder to run them in. */
+/** How one app is run: the node binary, its arguments and the folder to run them in. */
 export interface ServiceCommand {
+  /**
+   * The node binary: the one running this process (`process.execPath`), which is Node.js 24
+   * under `npm start` and `npm test` (scripts/bootstrap.mjs fetches it when the machine's Node is
+   * older), never whatever `node` the PATH finds.
+   */
+  node: string;
   cwd: string;
   /** Everything after `node`: V8 flags, the loader, the entry module. */
   args: string[];
@@ -25,5 +31,5 @@ export function serviceCommand(app: 'collector' | 'processor' | 'dashboard'): Se
   if (words[0] !== 'node' || loader < 0 || words[loader + 1] !== 'tsx' || words.length !== loader + 3) {
     throw new Error(`apps/${app}: the start script must be "node [flags] --import tsx <entry>", found "${start}"`);
   }
-  return { cwd, args: words.slice(1), nodeFlags: words.slice(1, loader) };
+  return { node: process.execPath, cwd, args: words.slice(1), nodeFlags: words.slice(1, loader) };
 }
