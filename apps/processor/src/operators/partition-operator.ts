@@ -84,6 +84,13 @@ export class PartitionOperator {
     return { ...fired, visits: visits.visits, visitDeletions: visits.deletions, site: this.site.take() };
   }
 
+  /** Applies an erasure to every operator (see the contract's "Erasure"). */
+  erase(siteId: string, userId: string, erasedAt: number): void {
+    this.windows.erase(siteId, userId, erasedAt);
+    this.sessions.erase(siteId, userId, erasedAt);
+    this.site.erase(siteId, userId, erasedAt);
+  }
+
   takeDelta(): PartitionDelta {
     return { ...this.windows.takeDelta(), visits: this.sessions.takeDelta(), nextVisitId: this.sessions.visitIdWatermark };
   }

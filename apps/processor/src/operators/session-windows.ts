@@ -166,6 +166,17 @@ export class SessionWindows {
     };
   }
 
+  /** Drops the user's visits that started at or before `erasedAt`, without emitting them. */
+  erase(siteId: string, userId: string, erasedAt: number): void {
+    const visits = this.keys.get(siteId)?.get(userId);
+    for (const visit of [...(visits ?? [])]) {
+      if (visit.start > erasedAt) continue;
+      this.dirty.delete(visit);
+      this.remove(visit);
+    }
+    this.pendingDeletions = this.pendingDeletions.filter((d) => d.siteId !== siteId || d.userId !== userId || d.start > erasedAt);
+  }
+
   takeDelta(): SessionsDelta {
     const delta: SessionsDelta = { upserts: [...this.changedForLog].map(copyOf), removals: this.removedForLog };
     for (const visit of this.changedForLog) this.persisted.add(visit.vid);

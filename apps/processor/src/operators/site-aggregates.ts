@@ -75,6 +75,13 @@ export class SiteAggregates {
     }
   }
 
+  /** Presence is personal data: an erased user's pending rows up to `erasedAt` go; counts stay. */
+  erase(siteId: string, userId: string, erasedAt: number): void {
+    for (const [key, row] of this.presence) {
+      if (row.siteId === siteId && row.userId === userId && row.quarter <= erasedAt) this.presence.delete(key);
+    }
+  }
+
   /** What was added since the last call; the caller writes it with its checkpoint. */
   take(): SiteAggregatesOutput {
     const output = { stats: [...this.stats.values()], presence: [...this.presence.values()] };

@@ -1,6 +1,7 @@
 import { windowStartOf, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
 import { Watermark, type WatermarkSnapshot } from './watermark.js';
 import { WindowAggregate, type WindowSnapshot } from './window-aggregate.js';
+import { ErasureFilter } from './erasure.js';
 
 export interface WindowOperatorConfig {
   windowSizeMs: number;
@@ -17,7 +18,7 @@ export interface WindowOperatorConfig {
   countBots: boolean;
 }
 
-export type ProcessOutcome = 'counted' | 'duplicate' | 'late-counted' | 'too-late' | 'bot';
+export type ProcessOutcome = 'counted' | 'duplicate' | 'late-counted' | 'too-late' | 'bot' | 'erased';
 
 export interface LateEvent {
   event: EnrichedEvent;
@@ -99,6 +100,7 @@ export class WindowOperator {
   private heldWindowCount = 0;
   private retiredCount = 0;
   readonly counters: OperatorCounters = { droppedEngagedMs: 0 };
+  private readonly erasures = new ErasureFilter();
 
   constructor(
     private readonly config: WindowOperatorConfig,
@@ -149,6 +151,7 @@ export class WindowOperator {
     const watermarkBefore = this.watermark.value;
     this.watermark.observe(event.eventTime, now);
     if (event.isBot && !this.config.countBots) return 'bot';
+    if (this.erasures.erases(event.siteId, event.userId, event.eventTime)) return 'erased';
     const key = this.keyState(event.siteId, event.userId);
     for (const window of key.windows) {
       if (window.idsUntil > watermarkBefore && window.eventIds.has(event.id)) return 'duplicate';
@@ -226,6 +229,37 @@ export class WindowOperator {
     const late = this.pendingLate;
     this.pendingLate = [];
     return { results, late };
+  }
+
+  /**
+   * Forgets a user up to `erasedAt`: their windows starting at or before it (held or retired, ids
+   * included) leave state without a result, and their later-arriving events up to it are dropped.
+   * Their rows and records were deleted by whoever recorded the erasure.
+   */
+  erase(siteId: string, userId: string, erasedAt: number): void {
+    this.erasures.add({ siteId, userId, erasedAt });
+    const key = this.keys.get(siteId)?.get(userId);
+    if (!key) return;
+    for (const window of [...key.windows]) {
+      if (window.start > erasedAt) continue;
+      if (window.retired) {
+        this.removeExpiry(window);
+        this.retiredCount -= 1;
+      } else {
+        const bucket = this.buckets.get(window.start)!;
+        bucket.aggregates.splice(bucket.aggregates.indexOf(window), 1);
+        this.heldWindowCount -= 1;
+      }
+      this.pendingEmit.delete(window);
+      this.changed.delete(window);
+      if (window.persisted) this.removed.push({ siteId, userId, start: window.start });
+      key.windows.splice(key.windows.indexOf(window), 1);
+    }
+    if (key.windows.length === 0) {
+      const users = this.keys.get(siteId)!;
+      users.delete(userId);
+      if (users.size === 0) this.keys.delete(siteId);
+    }
   }
 
   /** What changed since the previous call; the caller persists it in its checkpoint. */

@@ -28,6 +28,8 @@ export type InputOutcome = ProcessOutcome | 'undecodable' | 'replayed';
 export class PartitionTask {
   readonly operator: PartitionOperator;
   readonly epoch: number;
+  /** The last erasure the restored state applied. */
+  readonly erasureSeq: number;
   private next: number;
   private committed: number;
   private outboxSeq: number;
@@ -58,6 +60,8 @@ export class PartitionTask {
     this.stateSeq = claimed.stateSeq;
     this.stateLogBytes = claimed.stateLogBytes;
     this.operator = new PartitionOperator(config, now, claimed.snapshot);
+    for (const erasure of claimed.erasures) this.operator.erase(erasure.siteId, erasure.userId, erasure.erasedAt);
+    this.erasureSeq = claimed.erasures.reduce((max, e) => Math.max(max, e.seq), 0);
   }
 
   /** Offset of the next input record to process. */

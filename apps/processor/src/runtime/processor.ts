@@ -9,6 +9,7 @@ import { CrashPoints } from '../crash-points.js';
 import type { PartitionTask } from './partition-task.js';
 import { claimPartition } from './partition-claimer.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
+import type { Erasure } from '../operators/erasure.js';
 
 export interface ProcessorDeps {
   clock?: () => number;
@@ -48,6 +49,8 @@ export class Processor {
   private readonly metrics: ProcessorMetrics | undefined;
   private readonly crash: CrashPoints;
   private running = false;
+  /** The last erasure every owned partition has applied (claims load the recent ones themselves). */
+  private erasureSeq = 0;
   /** Set by stop(): no new claims or recoveries start. */
   private stopping = false;
   private consumerHealthy = false;
@@ -183,6 +186,7 @@ export class Processor {
     )
       .then((task) => {
         if (!task) return undefined;
+        this.erasureSeq = Math.max(this.erasureSeq, task.erasureSeq);
         this.tasks.set(partition, task);
         this.consumer?.seek({ topic: ref.topic, partition, offset: String(task.nextOffset) });
         this.delivery.schedule(task);
@@ -249,15 +253,18 @@ export class Processor {
     for (const task of this.tasks.values()) cuts.push({ task, checkpoint: task.cutCheckpoint(now) });
     const started = performance.now();
     let failed = false;
+    const knownErasureSeq = this.erasureSeq;
+    const learnt = new Map<number, Erasure>();
     await Promise.all(
       cuts.map(async ({ task, checkpoint }) => {
         try {
           this.crash.reach('before-checkpoint-commit');
-          await this.store.commit(checkpoint);
+          const committed = await this.store.commit(checkpoint, knownErasureSeq);
           this.crash.reach('after-checkpoint-commit');
-          task.checkpointCommitted(checkpoint);
-          if (checkpoint.outbox.length > 0) {
-            this.metrics?.windowsEmitted.inc(checkpoint.results.length);
+          for (const erasure of committed.erasures) learnt.set(erasure.seq, erasure);
+          task.checkpointCommitted(committed.checkpoint);
+          if (committed.checkpoint.outbox.length > 0) {
+            this.metrics?.windowsEmitted.inc(committed.checkpoint.results.length);
             this.delivery.schedule(task);
           }
           this.metrics?.openWindows.set({ partition: String(task.ref.partition) }, task.operator.windowCount);
@@ -273,6 +280,7 @@ export class Processor {
       }),
     );
     this.metrics?.checkpointDuration.observe((performance.now() - started) / 1000);
+    this.applyErasures([...learnt.values()]);
     if (failed) {
       // In-memory state ran ahead of what committed: go back to the last checkpoint.
       await this.recoverFromCheckpoint();
@@ -280,6 +288,18 @@ export class Processor {
     }
     await this.commitConsumerOffsets(cuts.map((c) => c.task));
     this.updateLagMetrics(now);
+  }
+
+  /**
+   * Erasures a checkpoint learnt of: its rows were already left out; now every partition's state
+   * forgets the users, and later events up to the erasure time are dropped.
+   */
+  private applyErasures(erasures: Erasure[]): void {
+    for (const erasure of erasures.sort((a, b) => a.seq - b.seq)) {
+      for (const task of this.tasks.values()) task.operator.erase(erasure.siteId, erasure.userId, erasure.erasedAt);
+      this.erasureSeq = Math.max(this.erasureSeq, erasure.seq);
+      this.log(`erasure ${erasure.seq} applied: site ${erasure.siteId}, events up to ${new Date(erasure.erasedAt).toISOString()}`);
+    }
   }
 
   /**

@@ -8,6 +8,8 @@ import { FencedError } from '../errors.js';
 import { writeResults, writeSiteAggregates, writeVisits } from '../sinks/postgres-sink.js';
 import { encodeOutboxRecords, decodeOutboxRecords, type OutboxEntry } from './outbox-codec.js';
 import { replayStateLog, type StateLogEntry } from './state-log.js';
+import { erasuresSince, recentErasures, withoutErased } from './erasure-log.js';
+import type { Erasure } from '../operators/erasure.js';
 
 export interface PartitionRef {
   consumerGroup: string;
@@ -26,6 +28,8 @@ export interface ClaimedPartition {
   /** Bytes of state log since (and including) the latest snapshot: what a restore reads. */
   stateLogBytes: number;
   snapshot: PartitionSnapshot;
+  /** Recent erasures, to apply to the restored state and to events still to come. */
+  erasures: Erasure[];
 }
 
 export interface Checkpoint {
@@ -47,6 +51,12 @@ export interface Checkpoint {
   stateSeq: number;
   /** Outbox entries up to here are on Kafka for good and can go. */
   deliveredSeq: number;
+}
+
+/** What a commit wrote (the cut, less what erasures removed) and the erasures it learnt of. */
+export interface CommitResult {
+  checkpoint: Checkpoint;
+  erasures: Erasure[];
 }
 
 const refParams = (ref: PartitionRef) => [ref.consumerGroup, ref.topic, ref.partition];
@@ -97,6 +107,7 @@ export class CheckpointStore {
           ORDER BY seq`,
         refParams(ref),
       );
+      const erasures = await recentErasures(client);
       const row = claimed.rows[0]!;
       const watermark = row.watermark as Partial<WatermarkSnapshot>;
       return {
@@ -106,6 +117,7 @@ export class CheckpointStore {
         outboxSeq: Number(row.outbox_seq),
         stateSeq: Number(row.state_seq),
         stateLogBytes: log.rows.reduce((sum, r) => sum + r.payload.length, 0),
+        erasures,
         snapshot: {
           watermark: {
             maxEventTime: watermark.maxEventTime ?? Number.NEGATIVE_INFINITY,
@@ -117,16 +129,22 @@ export class CheckpointStore {
     });
   }
 
-  async commit(checkpoint: Checkpoint): Promise<void> {
-    const { ref, epoch, delta } = checkpoint;
-    await this.transaction(async (client) => {
+  /**
+   * Commits a checkpoint unless its epoch was fenced. Erasures recorded since `knownErasureSeq`
+   * are applied to what it writes and returned, so the caller applies them to its operators.
+   */
+  async commit(cut: Checkpoint, knownErasureSeq = Number.MAX_SAFE_INTEGER): Promise<CommitResult> {
+    const { ref, epoch, delta } = cut;
+    return this.transaction(async (client) => {
       const fenced = await client.query(
         `UPDATE processor_partitions
             SET next_offset = $5, watermark = $6, outbox_seq = $7, state_seq = $8, updated_at = now()
           WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND epoch = $4`,
-        [...refParams(ref), epoch, checkpoint.nextOffset, JSON.stringify(delta.watermark), checkpoint.outboxSeq, checkpoint.stateSeq],
+        [...refParams(ref), epoch, cut.nextOffset, JSON.stringify(delta.watermark), cut.outboxSeq, cut.stateSeq],
       );
       if (fenced.rowCount !== 1) throw new FencedError(ref.partition, epoch);
+      const erasures = knownErasureSeq === Number.MAX_SAFE_INTEGER ? [] : await erasuresSince(client, knownErasureSeq);
+      const checkpoint = erasures.length > 0 ? withoutErased(cut, erasures) : cut;
       await writeResults(client, checkpoint.results);
       await writeVisits(client, checkpoint.visits, checkpoint.visitDeletions);
       await writeSiteAggregates(client, checkpoint.site);
@@ -156,6 +174,7 @@ export class CheckpointStore {
           [...refParams(ref), entry.seq, encodeOutboxRecords(entry.records)],
         );
       }
+      return { checkpoint, erasures };
     });
   }
 

@@ -16,7 +16,7 @@ function encoded(i: number, eventTime: number): Buffer {
 }
 
 test('a checkpoint with more output than one outbox entry may hold splits it over consecutive entries', () => {
-  const claimed = { clusterChanged: false, epoch: 3, nextOffset: -1, outboxSeq: 7, stateSeq: 0, stateLogBytes: 0, snapshot: { watermark: { maxEventTime: -Infinity, watermark: -Infinity }, windows: [], visits: [], nextVisitId: 1 } };
+  const claimed = { clusterChanged: false, epoch: 3, nextOffset: -1, outboxSeq: 7, stateSeq: 0, stateLogBytes: 0, snapshot: { watermark: { maxEventTime: -Infinity, watermark: -Infinity }, windows: [], visits: [], nextVisitId: 1 }, erasures: [] };
   const task = new PartitionTask({ consumerGroup: 'g', topic: 't', partition: 0 }, claimed, 0, config, T0, {} as KafkaOutboxSink);
   const users = MAX_RECORDS_PER_OUTBOX_ENTRY + 5;
   for (let i = 0; i < users; i++) assert.equal(task.apply(i, encoded(i, T0 + 100), T0), 'counted');
