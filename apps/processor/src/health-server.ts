@@ -16,6 +16,8 @@ export function startHealthServer(processor: Processor, metrics: ProcessorMetric
         if (request.method === 'GET' && request.url === '/metrics') {
           const lag = await processor.consumerLag().catch(() => ({}) as Record<number, number>);
           for (const [partition, value] of Object.entries(lag)) metrics.consumerLag.set({ partition }, value);
+          const freshness = await processor.currentFreshness();
+          if (freshness.checkpointAgeMs !== null) metrics.checkpointAge.set(freshness.checkpointAgeMs / 1000);
           response.writeHead(200, { 'content-type': metrics.registry.contentType });
           response.end(await metrics.registry.metrics());
           return;

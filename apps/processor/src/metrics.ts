@@ -8,6 +8,9 @@ export interface ProcessorMetrics {
   checkpointDuration: Histogram;
   watermarkDelay: Gauge<'partition'>;
   consumerLag: Gauge<'partition'>;
+  checkpointAge: Gauge;
+  eventToVisible: Histogram;
+  droppedEngagedMs: Counter;
 }
 
 export function createProcessorMetrics(): ProcessorMetrics {
@@ -48,6 +51,22 @@ export function createProcessorMetrics(): ProcessorMetrics {
       name: 'clickstream_processor_consumer_lag',
       help: 'Records on website-clicks not yet covered by a checkpoint',
       labelNames: ['partition'],
+      registers: [registry],
+    }),
+    checkpointAge: new Gauge({
+      name: 'clickstream_processor_checkpoint_age_seconds',
+      help: 'Time since the last checkpoint of this instance committed',
+      registers: [registry],
+    }),
+    eventToVisible: new Histogram({
+      name: 'clickstream_processor_event_to_visible_seconds',
+      help: 'From the collector receiving the newest event of a result to the checkpoint that made it readable',
+      buckets: [0.25, 0.5, 1, 2, 4, 6, 8, 10, 15, 30, 60, 120],
+      registers: [registry],
+    }),
+    droppedEngagedMs: new Counter({
+      name: 'clickstream_processor_dropped_engaged_milliseconds_total',
+      help: 'Engaged time that fell in windows already past allowed lateness, dropped',
       registers: [registry],
     }),
   };

@@ -54,7 +54,7 @@ test('an erased user is not re-created by late events, before or after a restart
   await settle(processor);
   assert.ok((await rowsOf('user_metrics', 'gone')) > 0 && (await rowsOf('user_sessions', 'gone')) > 0, 'the user has windows and a visit');
 
-  const [erasure] = await recordErasure(db, 'gone', 'shop');
+  const { records: [erasure] } = await recordErasure(db, 'gone', 'shop');
   assert.ok(erasure && erasure.windowStarts.length === 2 && erasure.sessionStarts.length === 1, 'the erasure kept the deleted keys for markers');
   assert.equal(await rowsOf('user_metrics', 'gone'), 0);
   assert.equal(await rowsOf('visitor_presence', 'gone'), 0);

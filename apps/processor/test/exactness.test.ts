@@ -44,4 +44,22 @@ test('a known stream gives exactly the reference windows in both sinks', async (
   );
   await waitFor('the outbox to drain to Kafka', () => outboxDrained(databaseUrl), { timeoutMs: 60_000, intervalMs: 200 });
   assert.deepEqual((await sinkProblems(brokers, topics, databaseUrl, reference)).slice(0, 20), []);
+
+  // Pipeline freshness: the instance publishes its figures for GET /api/v1/pipeline.
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  t.after(() => client.end());
+  const instance = await waitFor(
+    'a heartbeat with latency samples',
+    async () => {
+      const { rows } = await client.query(`SELECT partitions, freshness FROM processor_instances`);
+      return rows.length === 1 && rows[0].freshness.eventToVisibleMs.samples > 0 ? rows[0] : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 250 },
+  );
+  assert.deepEqual([...instance.partitions].sort(), [0, 1, 2, 3, 4, 5]);
+  assert.equal(instance.freshness.consumerLag, 0);
+  assert.ok(instance.freshness.eventsInPerSec > 0 && instance.freshness.resultsOutPerSec > 0);
+  assert.ok(instance.freshness.checkpointAgeMs >= 0 && instance.freshness.watermarkLagMs > 0);
 });

@@ -64,8 +64,11 @@ export class PartitionOperator {
     return this.sessions.visitCount;
   }
 
-  get droppedEngagedMs(): number {
-    return this.windows.counters.droppedEngagedMs;
+  /** Engaged time dropped (past allowed lateness) since the last call. */
+  takeDroppedEngagedMs(): number {
+    const dropped = this.windows.counters.droppedEngagedMs;
+    this.windows.counters.droppedEngagedMs = 0;
+    return dropped;
   }
 
   process(event: EnrichedEvent, now: number): ProcessOutcome {

@@ -23,6 +23,11 @@ export class WindowAggregate {
    * retry horizon, or - for a holder of too-late ids - later. Ids are not duplicates past it.
    */
   idsUntil: number;
+  /**
+   * When the newest event counted here reached the collector: the start of its event-to-visible
+   * latency. Not checkpointed - a restored window has no live events to measure.
+   */
+  lastReceivedAt = 0;
   /** Set once the window no longer takes events (derived from the watermark): it only holds ids. */
   retired = false;
 
@@ -53,6 +58,7 @@ export class WindowAggregate {
   /** Counts an event whose id the operator found new for this user. */
   add(event: EnrichedEvent): void {
     this.eventIds.add(event.id);
+    if (event.receivedAt > this.lastReceivedAt) this.lastReceivedAt = event.receivedAt;
     this.sessions.add(event.sessionId);
     this.paths.add(pagePathOf(event.url));
     switch (event.type) {

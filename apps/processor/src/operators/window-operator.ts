@@ -28,6 +28,8 @@ export interface LateEvent {
 /** What one timer firing produced, in the order it must reach the sinks. */
 export interface FiredOutput {
   results: WindowResult[];
+  /** Per result, when its newest event reached the collector (0 when unknown): for latency. */
+  receivedAt: number[];
   late: LateEvent[];
 }
 
@@ -202,6 +204,7 @@ export class WindowOperator {
   onTimer(now: number): FiredOutput {
     const watermark = this.watermark.onTimer(now);
     const results: WindowResult[] = [];
+    const receivedAt: number[] = [];
     const starts = [...this.buckets.keys()].sort((a, b) => a - b);
     for (const start of starts) {
       const bucket = this.buckets.get(start)!;
@@ -216,6 +219,7 @@ export class WindowOperator {
       aggregate.revision += 1;
       this.changed.add(aggregate);
       results.push(aggregate.result(aggregate.revision));
+      receivedAt.push(aggregate.lastReceivedAt);
     }
     this.pendingEmit.clear();
     for (const start of starts) {
@@ -228,7 +232,7 @@ export class WindowOperator {
     this.dropExpired(watermark);
     const late = this.pendingLate;
     this.pendingLate = [];
-    return { results, late };
+    return { results, receivedAt, late };
   }
 
   /**

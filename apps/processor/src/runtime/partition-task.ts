@@ -145,6 +145,7 @@ export class PartitionTask {
       nextOffset: this.next,
       delta,
       results: fired.results,
+      resultsReceivedAt: fired.receivedAt,
       visits: fired.visits,
       visitDeletions: fired.visitDeletions,
       site: fired.site,

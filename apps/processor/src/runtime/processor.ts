@@ -10,6 +10,8 @@ import type { PartitionTask } from './partition-task.js';
 import { claimPartition } from './partition-claimer.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import type { Erasure } from '../operators/erasure.js';
+import { FreshnessTracker, type InstanceFreshness } from './freshness.js';
+import { InstanceHeartbeat } from './instance-heartbeat.js';
 
 export interface ProcessorDeps {
   clock?: () => number;
@@ -58,6 +60,9 @@ export class Processor {
   private recovering: Promise<void> | undefined;
   private readonly clock: () => number;
   private readonly log: (message: string) => void;
+  private readonly freshness = new FreshnessTracker();
+  private readonly heartbeat: InstanceHeartbeat;
+  private lastConsumerLag = 0;
 
   constructor(
     private readonly config: ProcessorConfig,
@@ -76,6 +81,10 @@ export class Processor {
     this.store = new CheckpointStore(config.databaseUrl);
     this.crash = new CrashPoints(config.crashAt);
     this.delivery = new OutboxDelivery({ crash: this.crash, log: this.log, isRunning: () => this.running });
+    this.heartbeat = new InstanceHeartbeat(this.store.pool, config.consumerGroup, async () => ({
+      partitions: this.ownedPartitions,
+      freshness: await this.currentFreshness(),
+    }));
     this.scheduler = new CheckpointScheduler(
       config.checkpointIntervalMs,
       () => this.checkpointAll(),
@@ -94,6 +103,15 @@ export class Processor {
     await this.admin.connect();
     await this.startConsumer();
     this.scheduler.start();
+    this.heartbeat.start();
+  }
+
+  /** This instance's "Pipeline freshness" figures (also on /metrics and in processor_instances). */
+  async currentFreshness(): Promise<InstanceFreshness> {
+    const lag = await this.consumerLag().catch(() => undefined);
+    if (lag) this.lastConsumerLag = Object.values(lag).reduce((a, b) => a + b, 0);
+    const watermarks = [...this.tasks.values()].map((t) => t.operator.currentWatermark);
+    return this.freshness.snapshot(this.clock(), watermarks, this.lastConsumerLag);
   }
 
   /** Healthy when PostgreSQL answers and the consumer is in its group. */
@@ -238,6 +256,7 @@ export class Processor {
     }
     if (lastApplied !== undefined) resolveOffset(lastApplied);
     for (const [outcome, count] of outcomes) this.metrics?.eventsIn.inc({ outcome }, count);
+    if (counted > 0) this.freshness.recordEvents(counted, now);
     if (counted > 0) await heartbeat();
     // Live traffic: a window just became due, so commit it now rather than at the next interval.
     // During a catch-up the due windows are old and regular, larger checkpoints are cheaper.
@@ -263,6 +282,9 @@ export class Processor {
           this.crash.reach('after-checkpoint-commit');
           for (const erasure of committed.erasures) learnt.set(erasure.seq, erasure);
           task.checkpointCommitted(committed.checkpoint);
+          const visibleAt = this.clock();
+          this.freshness.recordCheckpoint(visibleAt, checkpoint.resultsReceivedAt);
+          for (const at of checkpoint.resultsReceivedAt) if (at > 0 && at <= visibleAt) this.metrics?.eventToVisible.observe((visibleAt - at) / 1000);
           if (committed.checkpoint.outbox.length > 0) {
             this.metrics?.windowsEmitted.inc(committed.checkpoint.results.length);
             this.delivery.schedule(task);
@@ -331,6 +353,9 @@ export class Processor {
 
   private updateLagMetrics(now: number): void {
     if (!this.metrics) return;
+    let dropped = 0;
+    for (const task of this.tasks.values()) dropped += task.operator.takeDroppedEngagedMs();
+    if (dropped > 0) this.metrics.droppedEngagedMs.inc(dropped);
     for (const task of this.tasks.values()) {
       const watermark = task.operator.currentWatermark;
       if (Number.isFinite(watermark)) {
@@ -370,6 +395,7 @@ export class Processor {
       while ([...this.tasks.values()].some((t) => t.undelivered.length > 0) && Date.now() < deadline) await sleep(50);
     }
     this.running = false;
+    await this.heartbeat.stop();
     await this.consumer?.disconnect().catch(() => {});
     for (const task of this.tasks.values()) await task.sink.close();
     this.tasks.clear();

@@ -38,6 +38,8 @@ export interface Checkpoint {
   nextOffset: number;
   delta: PartitionDelta;
   results: WindowResult[];
+  /** When the newest event of each result reached the collector (latency figures only). */
+  resultsReceivedAt: number[];
   /** Visits emitted by this checkpoint, and those deleted (merged away or moved). */
   visits: VisitResult[];
   visitDeletions: VisitDeletion[];

@@ -31,7 +31,7 @@ function visit(userId: string, start: number, revision: number, pageViews = 1): 
 
 function checkpoint(epoch: number, overrides: Partial<Checkpoint> = {}): Checkpoint {
   return {
-    ref, epoch, nextOffset: 100, results: [], visits: [], visitDeletions: [], site: { stats: [], presence: [] }, outbox: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
+    ref, epoch, nextOffset: 100, results: [], resultsReceivedAt: [], visits: [], visitDeletions: [], site: { stats: [], presence: [] }, outbox: [], outboxSeq: 0, stateSeq: 0, deliveredSeq: 0,
     delta: { watermark, upserts: [], removals: [], visits: { upserts: [], removals: [] }, nextVisitId: 1 },
     ...overrides,
   };
