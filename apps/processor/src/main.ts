@@ -1,17 +1,19 @@
 import { migrate } from '@clickstream/db';
 import { loadConfigOrExit } from '@clickstream/shared';
+import { createLogger, logTo } from '@clickstream/shared/logger';
 import { parseProcessorConfig } from './env.js';
 import { startHealthServer } from './health-server.js';
 import { createProcessorMetrics } from './metrics.js';
 import { Processor } from './runtime/processor.js';
 
+const logger = loadConfigOrExit(() => createLogger('processor'));
 const config = loadConfigOrExit(() => parseProcessorConfig());
 await migrate(config.databaseUrl);
 const metrics = createProcessorMetrics();
-const processor = new Processor(config, { metrics });
+const processor = new Processor(config, { metrics, log: logTo(logger, 'info'), kafkaLog: (line) => logger.warn(line) });
 const server = await startHealthServer(processor, metrics, config.metricsPort);
 await processor.start();
-process.stdout.write(`processor consuming ${config.topics.clicks} as group ${config.consumerGroup}; metrics on :${config.metricsPort}\n`);
+logger.info(`processor consuming ${config.topics.clicks} as group ${config.consumerGroup}; metrics on :${config.metricsPort}`);
 
 let stopping = false;
 async function shutdown(): Promise<void> {

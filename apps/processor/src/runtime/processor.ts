@@ -16,6 +16,8 @@ import { InstanceHeartbeat } from './instance-heartbeat.js';
 export interface ProcessorDeps {
   clock?: () => number;
   log?: (message: string) => void;
+  /** Where kafkajs' warnings and errors go; default stderr. */
+  kafkaLog?: (line: string) => void;
   metrics?: ProcessorMetrics;
 }
 
@@ -75,7 +77,7 @@ export class Processor {
       clientId: `${config.consumerGroup}-${process.pid}`,
       brokers: [...config.kafkaBrokers],
       logLevel: logLevel.WARN,
-      logCreator: kafkaLogCreator('processor'),
+      logCreator: kafkaLogCreator('processor', deps.kafkaLog),
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.store = new CheckpointStore(config.databaseUrl);
