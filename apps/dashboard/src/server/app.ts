@@ -11,8 +11,10 @@ import type { DashboardMetrics } from './metrics.js';
 import type { Queryable } from './metrics-store.js';
 import { liveRoute } from './routes/live-route.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
+import { statsRoutes } from './routes/stats-routes.js';
 import { staticRoutes } from './routes/static-routes.js';
 import { registerSecurityHeaders } from './security-headers.js';
+import { createStatsPool, type StatsDb } from './stats/query-runner.js';
 
 export interface DashboardDeps {
   config: DashboardConfig;
@@ -26,6 +28,8 @@ export interface DashboardDeps {
   log?: (message: string) => void;
   /** The service's logger (createLogger): Fastify's own, one line per request at info. */
   logger?: Logger;
+  /** The stats queries' own bounded pool; made from config (and closed with the app) when absent. */
+  statsDb?: StatsDb;
 }
 
 const LIVE_ROUTE = '/api/v1/live';
@@ -127,9 +131,17 @@ export async function buildDashboardApp(deps: DashboardDeps): Promise<FastifyIns
     if (!mayAccess(role, request.method, request.routeOptions)) throw new DashboardError('FORBIDDEN');
   });
 
+  let statsDb = deps.statsDb;
+  if (!statsDb) {
+    const pool = createStatsPool(config.databaseUrl, config.queryTimeoutMs, log);
+    app.addHook('onClose', () => pool.end());
+    statsDb = pool;
+  }
+
   await app.register(
     async (api) => {
       await metricsRoutes(api, { db, now });
+      await statsRoutes(api, { db: statsDb, now, timeoutMs: config.queryTimeoutMs });
       await liveRoute(api, {
         db,
         hub,

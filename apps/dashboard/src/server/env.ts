@@ -42,6 +42,8 @@ export interface DashboardConfig {
   readonly maxLiveClients: number;
   /** How often committed timeline deltas are folded into the per-window site totals. */
   readonly rollupFoldIntervalMs: number;
+  /** Stats queries (POST /api/v1/query) are cancelled after this long (statement_timeout). */
+  readonly queryTimeoutMs: number;
 }
 
 const appDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -109,5 +111,6 @@ export function parseDashboardConfig(env: Record<string, string | undefined> = p
     liveGapFillLimit: readInt(env, 'LIVE_GAP_FILL_LIMIT', 10_000, { min: 1, max: 1_000_000 }),
     maxLiveClients: readInt(env, 'LIVE_MAX_CLIENTS', 1000, { min: 1, max: 100_000 }),
     rollupFoldIntervalMs: readInt(env, 'ROLLUP_FOLD_INTERVAL_MS', 5000, { min: 100, max: 3_600_000 }),
+    queryTimeoutMs: readInt(env, 'QUERY_TIMEOUT_MS', 10_000, { min: 1, max: 600_000 }),
   });
 }
