@@ -13,6 +13,7 @@ import { ensureDatabase, migrate } from '@clickstream/db';
 import { serverUrlOf } from '@clickstream/local-infra';
 import { uniqueId } from '@clickstream/local-infra/testing';
 import { buildDashboardApp } from '../src/server/app.js';
+import { UserErasure } from '../src/server/erasure.js';
 import { parseDashboardConfig } from '../src/server/env.js';
 import { LiveHub } from '../src/server/live/live-hub.js';
 import { timeline } from '../src/server/metrics-store.js';
@@ -78,7 +79,7 @@ try {
 
   const config = parseDashboardConfig({ DATABASE_URL: url, API_TOKEN: TOKEN });
   const hub = new LiveHub(config.liveMaxBufferedBytes);
-  const app = await buildDashboardApp({ config, db: pool, hub, consumer: { healthy: () => true }, metrics: createDashboardMetrics(() => 0) });
+  const app = await buildDashboardApp({ config, db: pool, hub, consumer: { healthy: () => true }, metrics: createDashboardMetrics(() => 0), erasure: new UserErasure(pool) });
   const headers = { authorization: `Bearer ${TOKEN}` };
   const dayQuery = `siteId=${SITE}&from=${DAY_START}&to=${DAY_START + DAY_MS}`;
 

@@ -4,4 +4,13 @@ export { toWindowResult, type UserMetricsRow } from './user-metrics-row.js';
 export { upsertWindowResults } from './upsert-window-results.js';
 export { upsertVisitResults, toVisitResult, type UserSessionsRow } from './upsert-visit-results.js';
 export { writeSiteStats, type SiteStatRow, type PresenceRowInput } from './write-site-stats.js';
-export { recordErasure, pendingErasureMarkers, markErasureMarkersSent, type ErasureRecord } from './erasure.js';
+export {
+  recordErasure,
+  pendingErasureMarkers,
+  markErasureMarkersSent,
+  readOutboxHighWater,
+  outboxEntriesBelow,
+  type ErasureRecord,
+  type ErasureResult,
+  type OutboxMark,
+} from './erasure.js';

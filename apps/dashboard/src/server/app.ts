@@ -5,6 +5,7 @@ import type { Logger } from '@clickstream/shared/logger';
 import { ApiTokens, bearerToken, mayAccess } from './auth.js';
 import { registerDocs } from './docs.js';
 import type { DashboardConfig } from './env.js';
+import type { UserErasure } from './erasure.js';
 import { DASHBOARD_ERRORS, DashboardError } from './errors.js';
 import type { LiveHub } from './live/live-hub.js';
 import type { DashboardMetrics } from './metrics.js';
@@ -28,6 +29,8 @@ export interface DashboardDeps {
   log?: (message: string) => void;
   /** The service's logger (createLogger): Fastify's own, one line per request at info. */
   logger?: Logger;
+  /** DELETE /api/v1/users/{userId}: the erasure and its deletion markers (started and stopped by its owner). */
+  erasure: Pick<UserErasure, 'erase'>;
   /** The stats queries' own bounded pool; made from config (and closed with the app) when absent. */
   statsDb?: StatsDb;
 }
@@ -140,7 +143,7 @@ export async function buildDashboardApp(deps: DashboardDeps): Promise<FastifyIns
 
   await app.register(
     async (api) => {
-      await metricsRoutes(api, { db, now });
+      await metricsRoutes(api, { db, now, erasure: deps.erasure });
       await statsRoutes(api, { db: statsDb, now, timeoutMs: config.queryTimeoutMs });
       await liveRoute(api, {
         db,

@@ -12,8 +12,9 @@ ISO-8601 or milliseconds since the epoch; the default range is the last 15 minut
 Bad parameters get \`400 {"error", "message"}\`; a user with nothing stored gets \`404 {"error": "unknown_user"}\`.
 
 **Live feed** (WebSocket, not listed below): \`GET /api/v1/live?token=<token>[&siteId=][&since=]\` sends
-\`{"type":"window","data":WindowResult}\` for each window result the processor commits (an \`Authorization\` header
-works too, for clients that can send one). With \`since\`
+\`{"type":"window","data":WindowResult}\` for each window result the processor commits, and
+\`{"type":"deleted","data":{siteId, userId, windowStart}}\` when an erasure removed a window (drop it if shown). An
+\`Authorization\` header works too, for clients that can send one. With \`since\`
 (ISO-8601 or ms) it first sends every window written at or after that time, so a reconnecting client
 has no gap; deduplicate by (siteId, userId, windowStart) keeping the highest \`revision\`. Pages of
 other origins are refused unless listed in DASHBOARD_ALLOWED_ORIGINS. Every answer carries
@@ -29,6 +30,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'metrics', description: 'Window metrics' },
         { name: 'privacy', description: 'Erasure' },
+        { name: 'pipeline', description: 'Freshness of the pipeline and the last exactness audit' },
       ],
     },
   });

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '@clickstream/shared';
 import { createLogger } from '@clickstream/shared/logger';
 import { buildDashboardApp } from './app.js';
 import { parseDashboardConfig } from './env.js';
+import { KafkaMarkerSink, UserErasure } from './erasure.js';
 import { LiveHub } from './live/live-hub.js';
 import { MetricsConsumer } from './live/metrics-consumer.js';
 import { createDashboardMetrics } from './metrics.js';
@@ -39,14 +40,21 @@ const consumer = new MetricsConsumer({
     metrics.resultsConsumed.inc({ outcome: 'fanned_out' });
     hub.broadcast(result);
   },
+  onDeleted: (marker) => {
+    metrics.resultsConsumed.inc({ outcome: 'deleted' });
+    hub.broadcastDeletion(marker);
+  },
   onUndecodable: () => metrics.resultsConsumed.inc({ outcome: 'undecodable' }),
   log: warn,
 });
 consumer.start();
 const folder = new RollupFolder(pool, config.rollupFoldIntervalMs, warn);
 folder.start();
+// Deletion markers of erasures: sent after each DELETE, and resent while any is pending.
+const erasure = new UserErasure(pool, { sink: new KafkaMarkerSink(config.kafkaBrokers, config.topics), log: warn });
+erasure.start();
 
-const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, logger });
+const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, logger, erasure });
 await app.listen({ port: config.port, host: config.host });
 logger.info(`listening on http://localhost:${config.port} (database ${redact(config.databaseUrl)}, topic ${config.topics.metrics})`);
 if (config.apiTokenGenerated) {
@@ -67,6 +75,7 @@ async function shutdown(): Promise<void> {
   setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
   logger.info('stopping');
   await app.close();
+  await erasure.stop();
   await consumer.stop();
   await folder.stop();
   await pool.end();

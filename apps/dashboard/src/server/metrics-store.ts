@@ -122,25 +122,6 @@ export async function listSites(db: Queryable): Promise<Array<{ siteId: string; 
   return rows.map((r) => (r.last_seen ? { siteId: r.site_id, lastSeen: r.last_seen.toISOString() } : { siteId: r.site_id }));
 }
 
-/** Erases a user's windows on one site, or on every site when none is named. */
-export async function deleteUser(db: Queryable, userId: string, siteId: string | undefined): Promise<number> {
-  if (siteId !== undefined) {
-    const { rowCount } = await db.query('DELETE FROM user_metrics WHERE site_id = $1 AND user_id = $2', [siteId, userId]);
-    return rowCount ?? 0;
-  }
-  // No index leads with user_id; walking the few distinct sites through the (site_id, ...) index
-  // (a loose index scan) lets the primary key find the user's rows on each.
-  const { rowCount } = await db.query(
-    `WITH RECURSIVE sites AS (
-       SELECT min(site_id) AS site_id FROM user_metrics
-       UNION ALL
-       SELECT (SELECT min(site_id) FROM user_metrics WHERE site_id > sites.site_id) FROM sites WHERE sites.site_id IS NOT NULL)
-     DELETE FROM user_metrics WHERE user_id = $1 AND site_id IN (SELECT site_id FROM sites WHERE site_id IS NOT NULL)`,
-    [userId],
-  );
-  return rowCount ?? 0;
-}
-
 /**
  * Windows written (first emitted or revised) at or after `since`: what a live client missed while
  * it was away. The newest `limit` of them, oldest first.

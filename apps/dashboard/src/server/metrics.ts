@@ -45,7 +45,7 @@ export function createDashboardMetrics(liveClientCount: () => number): Dashboard
     }),
     resultsConsumed: new Counter({
       name: 'clickstream_dashboard_results_consumed_total',
-      help: 'Committed user-metrics records read: fanned out, or undecodable and skipped',
+      help: 'Committed user-metrics records read: fanned out, deleted (erasure markers, fanned out), or undecodable and skipped',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -95,4 +95,4 @@ export const SitesReply = Type.Object({
   ),
 });
 
-export const DeleteUserReply = Type.Object({ deleted: Type.Integer({ description: 'Windows erased.' }) });
+export const DeleteUserReply = Type.Object({ deleted: Type.Integer({ description: 'Rows erased: 5-second windows plus visits.' }) });

@@ -4,6 +4,7 @@ import type { WindowResult } from '@clickstream/shared';
 import { createTestDatabase, testBrokers, testScope } from '@clickstream/local-infra/testing';
 import { buildDashboardApp } from '../../src/server/app.js';
 import { parseDashboardConfig, type DashboardConfig } from '../../src/server/env.js';
+import { KafkaMarkerSink, UserErasure, type UserErasureOptions } from '../../src/server/erasure.js';
 import { LiveHub, type LiveHubStats } from '../../src/server/live/live-hub.js';
 import { MetricsConsumer } from '../../src/server/live/metrics-consumer.js';
 import { createDashboardMetrics } from '../../src/server/metrics.js';
@@ -55,6 +56,7 @@ export interface TestDashboard {
   hub: LiveHub;
   config: DashboardConfig;
   consumer: MetricsConsumer;
+  erasure: UserErasure;
 }
 
 /**
@@ -70,6 +72,11 @@ export async function startTestDashboard(
     databaseUrl?: string;
     hubStats?: LiveHubStats;
     log?: (message: string) => void;
+    /**
+     * Deletion markers of erasures: sent to Kafka (the config's topics) and the resend loop
+     * started when set; otherwise erasures stay pending.
+     */
+    erasureMarkers?: UserErasureOptions;
   } = {},
 ): Promise<TestDashboard> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase(t));
@@ -87,13 +94,24 @@ export async function startTestDashboard(
   t.after(() => pool.end());
   const hub = new LiveHub(config.liveMaxBufferedBytes, options.hubStats);
   const metrics = createDashboardMetrics(() => hub.size);
-  const consumer = new MetricsConsumer({ brokers: config.kafkaBrokers, topic: config.topics.metrics, onResult: (r) => hub.broadcast(r) });
+  const consumer = new MetricsConsumer({
+    brokers: config.kafkaBrokers,
+    topic: config.topics.metrics,
+    onResult: (r) => hub.broadcast(r),
+    onDeleted: (m) => hub.broadcastDeletion(m),
+  });
   if (options.startConsumer) {
     consumer.start();
     t.after(() => consumer.stop());
     await consumer.ready();
   }
-  const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, now: options.now, log: options.log });
+  const markers = options.erasureMarkers;
+  const erasure = new UserErasure(pool, markers ? { sink: new KafkaMarkerSink(config.kafkaBrokers, config.topics), ...markers } : {});
+  if (markers) {
+    erasure.start();
+    t.after(() => erasure.stop());
+  }
+  const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics, now: options.now, log: options.log, erasure });
   t.after(() => app.close());
-  return { app, pool, hub, config, consumer };
+  return { app, pool, hub, config, consumer, erasure };
 }

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { createTestDatabase, testBrokers, testScope, waitFor } from '@clickstream/local-infra/testing';
 import { createLogger } from '@clickstream/shared/logger';
 import { buildDashboardApp } from '../../src/server/app.js';
+import { UserErasure } from '../../src/server/erasure.js';
 import { parseDashboardConfig } from '../../src/server/env.js';
 import { LiveHub } from '../../src/server/live/live-hub.js';
 import { MetricsConsumer } from '../../src/server/live/metrics-consumer.js';
@@ -38,7 +39,7 @@ test('request lines carry service, method, masked URL and status; never a token,
   t.after(() => pool.end());
   const hub = new LiveHub(config.liveMaxBufferedBytes);
   const consumer = new MetricsConsumer({ brokers: config.kafkaBrokers, topic: config.topics.metrics, onResult: () => {} });
-  const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics: createDashboardMetrics(() => hub.size), logger });
+  const app = await buildDashboardApp({ config, db: pool, hub, consumer, metrics: createDashboardMetrics(() => hub.size), logger, erasure: new UserErasure(pool) });
   t.after(() => app.close());
 
   const privateHeaders = { cookie: 'session=cookie-secret-456', 'x-forwarded-for': '203.0.113.9' };

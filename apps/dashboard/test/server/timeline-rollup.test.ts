@@ -10,7 +10,8 @@ import pg from 'pg';
 import { createTestDatabase, testScope, waitFor } from '@clickstream/local-infra/testing';
 import { upsertWindowResults } from '@clickstream/db';
 import type { WindowResult } from '@clickstream/shared';
-import { deleteUser, timeline } from '../../src/server/metrics-store.js';
+import { UserErasure } from '../../src/server/erasure.js';
+import { timeline } from '../../src/server/metrics-store.js';
 import { RollupFolder, foldDeltas } from '../../src/server/timeline-rollup.js';
 import { windowResult } from './helpers.js';
 
@@ -73,7 +74,7 @@ test('the rollup timeline always equals the sums over user_metrics', async () =>
       await pool.query('TRUNCATE user_metrics');
       for (const o of ops) {
         if (o.kind === 'upsert') await upsert(o.results);
-        else if (o.kind === 'delete') await deleteUser(pool, o.userId, o.siteId);
+        else if (o.kind === 'delete') await new UserErasure(pool).erase(o.userId, o.siteId);
         else await foldDeltas(pool);
         for (const site of ['a', 'b']) assert.deepEqual(await fromRollup(site), await truth(site));
       }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WindowResult } from '@clickstream/shared';
-import { applyLiveResult, EMPTY_LIVE_STATE, LIVE_ROWS_KEPT, parseLiveMessage } from '../../web/src/live-state.js';
+import { applyLiveDeletion, applyLiveResult, EMPTY_LIVE_STATE, LIVE_ROWS_KEPT, parseLiveDeletion, parseLiveMessage } from '../../web/src/live-state.js';
 import { reconnectDelay, BACKOFF } from '../../web/src/backoff.js';
 
 const result = (fields: Partial<WindowResult> = {}): WindowResult => ({
@@ -55,6 +55,21 @@ test('live messages are checked before they are rendered', () => {
   assert.equal(parseLiveMessage(JSON.stringify({ type: 'window', data: { ...result(), clicks: '2' } })), undefined);
   assert.equal(parseLiveMessage(JSON.stringify({ type: 'window', data: { ...result(), windowStart: 'yesterday' } })), undefined);
   assert.equal(parseLiveMessage('null'), undefined);
+});
+
+test('a deleted message removes the row of that window and nothing else', () => {
+  const other = result({ windowStart: '2026-01-01T12:00:05.000Z', windowEnd: '2026-01-01T12:00:10.000Z' });
+  const state = applyLiveResult(applyLiveResult(EMPTY_LIVE_STATE, result(), 1000), other, 1100);
+  const text = JSON.stringify({ type: 'deleted', data: { siteId: 'shop', userId: 'u1', windowStart: '2026-01-01T12:00:00.000Z' } });
+  const deleted = parseLiveDeletion(text);
+  assert.deepEqual(deleted, { siteId: 'shop', userId: 'u1', windowStart: '2026-01-01T12:00:00.000Z' });
+  assert.equal(parseLiveMessage(text), undefined, 'a deletion is not a window');
+  const after = applyLiveDeletion(state, deleted!);
+  assert.deepEqual(after.rows.map((r) => r.result.windowStart), [other.windowStart]);
+  assert.equal(applyLiveDeletion(after, deleted!), after, 'deleting a row not shown changes nothing');
+  assert.equal(applyLiveDeletion(after, { ...deleted!, siteId: 'other', windowStart: other.windowStart }), after, 'another site keeps its rows');
+  assert.equal(parseLiveDeletion(JSON.stringify({ type: 'deleted', data: { siteId: 'shop', userId: 7, windowStart: 'x' } })), undefined);
+  assert.equal(parseLiveDeletion(JSON.stringify({ type: 'window', data: result() })), undefined);
 });
 
 test('reconnect delays grow, are jittered and capped', () => {

@@ -5,7 +5,7 @@
  */
 import type { WindowResult } from '@clickstream/shared';
 import { reconnectDelay } from './backoff.js';
-import { parseLiveMessage } from './live-state.js';
+import { parseLiveDeletion, parseLiveMessage, type LiveDeletion } from './live-state.js';
 
 export type LiveStatus =
   | { state: 'connecting'; attempt: number }
@@ -16,6 +16,8 @@ export type LiveStatus =
 
 export interface LiveFeedHandlers {
   onResult: (result: WindowResult, receivedAt: number) => void;
+  /** A shown window was erased: drop it. */
+  onDeleted?: (deleted: LiveDeletion) => void;
   onStatus: (status: LiveStatus) => void;
   /** Called after a reconnect (not the first connect): time to refetch what may have been missed. */
   onReconnected: () => void;
@@ -77,7 +79,11 @@ export class LiveFeed {
     socket.onmessage = (message) => {
       if (typeof message.data !== 'string') return;
       const result = parseLiveMessage(message.data);
-      if (!result) return;
+      if (!result) {
+        const deleted = parseLiveDeletion(message.data);
+        if (deleted) this.handlers.onDeleted?.(deleted);
+        return;
+      }
       const now = Date.now();
       this.lastSeen = Math.max(this.lastSeen, now);
       this.handlers.onResult(result, now);

@@ -1,9 +1,9 @@
 /**
  * Pure state of the live activity list: the newest committed window results, one row per
  * (user, window), where a later revision replaces the earlier one and is flagged as a correction.
- * Replayed duplicates (same revision, after a reconnect) change nothing.
+ * Replayed duplicates (same revision, after a reconnect) change nothing; an erased window's row goes.
  */
-import type { WindowResult } from '@clickstream/shared';
+import type { WindowDeletionMarker, WindowResult } from '@clickstream/shared';
 
 export interface LiveRow {
   key: string;
@@ -40,6 +40,31 @@ export function applyLiveResult(state: LiveState, result: WindowResult, received
     .sort((a, b) => Date.parse(b.result.windowStart) - Date.parse(a.result.windowStart) || b.receivedAt - a.receivedAt)
     .slice(0, LIVE_ROWS_KEPT);
   return { rows, sites, lastReceivedAt: Math.max(receivedAt, state.lastReceivedAt ?? 0) };
+}
+
+/** Drops the row of an erased window (a `deleted` live message); the same object when none is shown. */
+export function applyLiveDeletion(state: LiveState, deleted: LiveDeletion): LiveState {
+  const key = liveKey(deleted);
+  if (!state.rows.some((row) => row.key === key)) return state;
+  return { ...state, rows: state.rows.filter((row) => row.key !== key) };
+}
+
+export type LiveDeletion = Pick<WindowDeletionMarker, 'siteId' | 'userId' | 'windowStart'>;
+
+/** A `{"type":"deleted","data":{siteId,userId,windowStart}}` message, or undefined. */
+export function parseLiveDeletion(text: string): LiveDeletion | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!message || typeof message !== 'object') return undefined;
+  const { type, data } = message as { type?: unknown; data?: unknown };
+  if (type !== 'deleted' || !data || typeof data !== 'object') return undefined;
+  const { siteId, userId, windowStart } = data as Record<string, unknown>;
+  if (typeof siteId !== 'string' || typeof userId !== 'string' || typeof windowStart !== 'string') return undefined;
+  return { siteId, userId, windowStart };
 }
 
 /** Validates the shape of a live message enough that rendering it cannot throw. */

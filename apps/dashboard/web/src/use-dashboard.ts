@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Api, UnauthorizedError, type TopUser, type TopUsersBy } from './api.js';
 import { LiveFeed, type LiveStatus } from './live-feed.js';
-import { applyLiveResult, EMPTY_LIVE_STATE, type LiveState } from './live-state.js';
+import { applyLiveDeletion, applyLiveResult, EMPTY_LIVE_STATE, type LiveDeletion, type LiveState } from './live-state.js';
 import { RANGES, rangeBounds, type RangeKey } from './ranges.js';
 import type { TimelineWindow } from './timeline.js';
 import type { WindowResult } from '@clickstream/shared';
@@ -44,7 +44,8 @@ export function useDashboard(
   const [error, setError] = useState<string | undefined>();
   const [status, setStatus] = useState<LiveStatus>({ state: 'connecting', attempt: 0 });
   const [live, dispatchLive] = useReducer(
-    (state: LiveState, action: { result: WindowResult; at: number }) => applyLiveResult(state, action.result, action.at),
+    (state: LiveState, action: { result: WindowResult; at: number } | { deleted: LiveDeletion }) =>
+      'deleted' in action ? applyLiveDeletion(state, action.deleted) : applyLiveResult(state, action.result, action.at),
     EMPTY_LIVE_STATE,
   );
   const [liveTick, setLiveTick] = useState(0);
@@ -110,6 +111,10 @@ export function useDashboard(
         setLastLiveResult(result);
         setLiveTick((n) => n + 1);
         scheduleLiveRefetch();
+      },
+      onDeleted: (deleted) => {
+        dispatchLive({ deleted });
+        if (deleted.siteId === siteRef.current) scheduleLiveRefetch();
       },
       onStatus: (s) => {
         setStatus(s);

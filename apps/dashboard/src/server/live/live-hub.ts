@@ -1,4 +1,4 @@
-import type { WindowResult } from '@clickstream/shared';
+import type { WindowDeletionMarker, WindowResult } from '@clickstream/shared';
 
 /** What the hub needs of a connected WebSocket (the `ws` socket satisfies it). */
 export interface LiveSocket {
@@ -24,8 +24,8 @@ export interface LiveHubStats {
 const OPEN = 1;
 
 /**
- * Fan-out of committed window results to live clients. Each result is serialised once and the
- * same string goes to every client. A client whose socket has more than `maxBufferedBytes`
+ * Fan-out of committed window results, and of erased windows, to live clients. Each is serialised
+ * once and the same string goes to every client. A client whose socket has more than `maxBufferedBytes`
  * waiting to be written misses frames until it catches up, so one slow reader costs a bounded
  * amount of memory and never slows the others.
  */
@@ -73,11 +73,20 @@ export class LiveHub {
 
   broadcast(result: WindowResult): void {
     if (this.clients.size === 0) return;
-    const frame = windowFrame(result);
+    this.fanOut(result.siteId, windowFrame(result));
+  }
+
+  /** An erased window: clients drop it if they show it. */
+  broadcastDeletion(marker: WindowDeletionMarker): void {
+    if (this.clients.size === 0) return;
+    this.fanOut(marker.siteId, deletionFrame(marker));
+  }
+
+  private fanOut(siteId: string, frame: string): void {
     let delivered = 0;
     let dropped = 0;
     for (const client of this.clients) {
-      if (client.siteId !== undefined && client.siteId !== result.siteId) continue;
+      if (client.siteId !== undefined && client.siteId !== siteId) continue;
       if (client.held) {
         if (client.held.length < this.maxHeld) client.held.push(frame);
         else {
@@ -95,4 +104,8 @@ export class LiveHub {
 
 export function windowFrame(result: WindowResult): string {
   return JSON.stringify({ type: 'window', data: result });
+}
+
+export function deletionFrame(marker: WindowDeletionMarker): string {
+  return JSON.stringify({ type: 'deleted', data: { siteId: marker.siteId, userId: marker.userId, windowStart: marker.windowStart } });
 }

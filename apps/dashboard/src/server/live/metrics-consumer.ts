@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { WindowResultSchema, type WindowResult } from '@clickstream/shared';
+import { WindowResultSchema, type WindowDeletionMarker, type WindowResult } from '@clickstream/shared';
 
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => !Number.isNaN(Date.parse(value)));
 const resultChecker = TypeCompiler.Compile(WindowResultSchema);
@@ -19,17 +19,38 @@ export function decodeWindowResult(value: Buffer | null): WindowResult | undefin
   }
 }
 
+/**
+ * Decodes a `user-metrics` deletion marker (contract, "Kafka topics": the window was erased);
+ * undefined for anything else.
+ */
+export function decodeWindowDeletion(value: Buffer | null): WindowDeletionMarker | undefined {
+  if (!value) return undefined;
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown> | null;
+    if (!parsed || typeof parsed !== 'object' || parsed.deleted !== true) return undefined;
+    const { siteId, userId, windowStart } = parsed;
+    if (typeof siteId !== 'string' || typeof userId !== 'string' || typeof windowStart !== 'string') return undefined;
+    if (Number.isNaN(Date.parse(windowStart))) return undefined;
+    return { deleted: true, siteId, userId, windowStart };
+  } catch {
+    return undefined;
+  }
+}
+
 export interface MetricsConsumerOptions {
   brokers: readonly string[];
   topic: string;
   onResult: (result: WindowResult) => void;
+  /** A window was erased (a deletion marker on the topic). */
+  onDeleted?: (marker: WindowDeletionMarker) => void;
   onUndecodable?: () => void;
   log?: (message: string) => void;
 }
 
 /**
  * Reads `user-metrics` with read_committed isolation, so results of aborted processor
- * transactions never reach a client. Each dashboard instance uses its own group id and commits
+ * transactions never reach a client. Window results and deletion markers (erasures) are passed on;
+ * anything else is counted as undecodable and skipped. Each dashboard instance uses its own group id and commits
  * no offsets: every instance sees every partition, starting at the latest committed results.
  * History comes from PostgreSQL, not from the topic.
  */
@@ -111,7 +132,12 @@ export class MetricsConsumer {
           autoCommit: false,
           eachMessage: async ({ message }) => {
             const result = decodeWindowResult(message.value);
-            if (result) this.options.onResult(result);
+            if (result) {
+              this.options.onResult(result);
+              return;
+            }
+            const deletion = decodeWindowDeletion(message.value);
+            if (deletion) this.options.onDeleted?.(deletion);
             else this.options.onUndecodable?.();
           },
         });

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { UserErasure } from '../erasure.js';
 import { DashboardError } from '../errors.js';
-import { deleteUser, listSites, timeline, topUsers, userExists, userWindows, type Queryable, type TimelinePoint } from '../metrics-store.js';
+import { listSites, timeline, topUsers, userExists, userWindows, type Queryable, type TimelinePoint } from '../metrics-store.js';
 import {
   DeleteUserQuery,
   DeleteUserReply,
@@ -20,6 +21,7 @@ import { DAY_MS, WINDOW_MS, resolveRange, windowStartOf } from '../time-range.js
 export interface MetricsRoutesDeps {
   db: Queryable;
   now: () => number;
+  erasure: Pick<UserErasure, 'erase'>;
 }
 
 const DEFAULT_SITE = 'default';
@@ -31,7 +33,7 @@ const errors = { 400: ErrorSchema, 401: ErrorSchema, 503: ErrorSchema };
 const security = [{ bearerAuth: [] }];
 
 /** The REST half of the contract's Query API, under /api/v1. */
-export async function metricsRoutes(fastify: FastifyInstance, { db, now }: MetricsRoutesDeps): Promise<void> {
+export async function metricsRoutes(fastify: FastifyInstance, { db, now, erasure }: MetricsRoutesDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -115,8 +117,12 @@ export async function metricsRoutes(fastify: FastifyInstance, { db, now }: Metri
     {
       schema: {
         tags: ['privacy'],
-        summary: "Erase a user's stored metrics (GDPR); idempotent",
+        summary: "Erase a user's windows and visits (GDPR); idempotent",
         description:
+          "Removes the user's per-user rows (5-second windows and visits) and answers `{\"deleted\": n}`, n = windows + visits " +
+          'removed, as soon as PostgreSQL has committed the erasure; events of the user up to now that arrive later are ' +
+          'dropped. Deletion markers for each removed row then go to `user-metrics` and `user-sessions` in the background ' +
+          "(after the processor's earlier results for the user, retried until sent). Site aggregates keep their counts. " +
           'Without `siteId` the user is erased on every site. Erasing a user with nothing stored answers `{"deleted": 0}`. ' +
           'Needs `API_TOKEN`: a read-only token (`API_READ_TOKENS`) gets `403 forbidden`.',
         params: UserParams,
@@ -126,7 +132,7 @@ export async function metricsRoutes(fastify: FastifyInstance, { db, now }: Metri
       },
       config: { access: 'admin' },
     },
-    async (request) => ({ deleted: await deleteUser(db, request.params.userId, request.query.siteId) }),
+    async (request) => ({ deleted: await erasure.erase(request.params.userId, request.query.siteId) }),
   );
 }
 
