@@ -351,6 +351,48 @@ test("the compose services use those targets, the settings their apps read, and 
   }
 });
 
+/** Packages a folder's code loads at run time: value imports and dynamic imports, not `import type`. */
+export function runtimeImportsOf(dir: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const file of sourceFiles(dir)) {
+    const source = readFileSync(file, 'utf8');
+    const specifiers = [
+      ...[...source.matchAll(/^\s*import\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?'([^']+)'/gm)].map((m) => m[1]!),
+      ...[...source.matchAll(/^\s*export\s+(?!type\s)[^'";]*?\sfrom\s+'([^']+)'/gm)].map((m) => m[1]!),
+      ...[...source.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]!),
+    ];
+    for (const specifier of specifiers) {
+      if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+      const parts = specifier.split('/');
+      const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+      if (!found.has(name)) found.set(name, file.slice(repoRoot.length + 1));
+    }
+  }
+  return found;
+}
+
+test('what each service loads at run time is a production dependency (the image installs only those)', () => {
+  const missing: string[] = [];
+  const check = (dir: string) => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const imports = runtimeImportsOf(join(repoRoot, dir, 'src'));
+    for (const [name, file] of imports) {
+      if (!pkg.dependencies?.[name]) missing.push(`${file} loads ${name}, which ${dir}/package.json does not list in dependencies`);
+    }
+    return imports;
+  };
+  const workspace = new Set<string>();
+  for (const app of APPS) {
+    for (const name of check(`apps/${app}`).keys()) if (name.startsWith('@clickstream/')) workspace.add(name.slice('@clickstream/'.length));
+  }
+  assert.ok(workspace.has('shared'), 'the apps load @clickstream/shared');
+  for (const pkg of workspace) check(`packages/${pkg}`);
+  assert.deepEqual(missing, []);
+  // The scan sees value imports and skips type-only ones.
+  const dashboard = runtimeImportsOf(join(repoRoot, 'apps', 'dashboard', 'src'));
+  assert.ok(dashboard.has('fastify') && !dashboard.has('ws'), 'the dashboard loads fastify; it imports only types from ws');
+});
+
 test('the settings parser finds what each env.ts reads', () => {
   const collector = settingsOf('collector');
   for (const name of ['COLLECTOR_PORT', 'KAFKA_BROKERS', 'TOPIC_PREFIX', 'ALLOWED_ORIGINS', 'RATE_LIMIT_PER_MIN']) assert.ok(collector.read.has(name), name);
