@@ -3,11 +3,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 
 const DESCRIPTION = `Query API of the clickstream platform: per-user 5-second window metrics, site timelines,
-top users, the list of sites, and GDPR erasure.
+top users, the list of sites, site analytics (\`POST /api/v1/query\`, shaped like Plausible's Stats API v2), and GDPR erasure.
 
 Every \`/api/v1\` route needs \`Authorization: Bearer <token>\`; without a valid one it answers \`401\`.
 \`API_TOKEN\` (admin) may do everything. Each of \`API_READ_TOKENS\` (comma-separated, read-only) may call every
-GET route and the live feed; \`DELETE\` with one answers \`403 {"error": "forbidden"}\`. Times (\`from\`, \`to\`) are
+GET route, \`POST /api/v1/query\` and the live feed; \`DELETE\` with one answers \`403 {"error": "forbidden"}\`. Times (\`from\`, \`to\`) are
 ISO-8601 or milliseconds since the epoch; the default range is the last 15 minutes; \`limit\` is at most 1000.
 Bad parameters get \`400 {"error", "message"}\`; a user with nothing stored gets \`404 {"error": "unknown_user"}\`.
 
@@ -31,6 +31,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
         { name: 'metrics', description: 'Window metrics' },
         { name: 'privacy', description: 'Erasure' },
         { name: 'pipeline', description: 'Freshness of the pipeline and the last exactness audit' },
+        { name: 'stats', description: "Site analytics: visitors, visits, page views, bounce rate, visit duration, events (Plausible's Stats API v2 shape)" },
       ],
     },
   });

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ConfigError } from '@clickstream/shared';
+import { parseDashboardConfig } from '../../src/server/env.js';
 import { QueryError, parseStatsQuery, type StatsQuery } from '../../src/server/stats/query-parser.js';
 import { containsPattern, mergeIntervals, planStatsQuery, presencePieces, splitAtCuts, statPieces } from '../../src/server/stats/query-planner.js';
 import { bucketCuts, isTimeZone, isoInZone, localFields, offsetAt, startOfLocalDay } from '../../src/server/stats/zoned-time.js';
@@ -282,4 +284,16 @@ describe('plan', () => {
     assert.match(live.sql, /user_metrics/);
     assert.doesNotMatch(live.sql, /visitor_presence/);
   });
+});
+
+test('QUERY_TIMEOUT_MS: 10 s by default; a bad value names the setting', () => {
+  assert.equal(parseDashboardConfig({}).queryTimeoutMs, 10_000);
+  assert.equal(parseDashboardConfig({ QUERY_TIMEOUT_MS: '2500' }).queryTimeoutMs, 2500);
+  for (const bad of ['0', '-1', '10s', '1.5', '600001']) {
+    assert.throws(
+      () => parseDashboardConfig({ QUERY_TIMEOUT_MS: bad }),
+      (e: unknown) => e instanceof ConfigError && e.setting === 'QUERY_TIMEOUT_MS' && /QUERY_TIMEOUT_MS/.test(e.message),
+      bad,
+    );
+  }
 });

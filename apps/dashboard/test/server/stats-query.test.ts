@@ -323,6 +323,31 @@ test('sites never mix: the noisy site answers its own numbers only', async () =>
 });
 
 describe('requests', () => {
+  test('the answer echoes the normalised query', async () => {
+    const filters = [['contains', 'event:page', ['/p'], { case_sensitive: false }]];
+    const { body } = await query({ site_id: 'a', metrics: ['pageviews', 'visitors'], date_range: ['2024-01-08', '2024-01-09'], timezone: 'Europe/Berlin', dimensions: ['event:page'], filters });
+    assert.deepEqual(body.query, {
+      site_id: 'a',
+      metrics: ['pageviews', 'visitors'],
+      date_range: ['2024-01-08T00:00:00+01:00', '2024-01-10T00:00:00+01:00'],
+      timezone: 'Europe/Berlin',
+      filters,
+      dimensions: ['event:page'],
+      order_by: [['pageviews', 'desc']],
+      pagination: { limit: 10000, offset: 0 },
+    });
+    assert.deepEqual(body.results, [{ dimensions: ['/pricing'], metrics: [1, 2] }]);
+  });
+
+  test('the OpenAPI document describes the route and what it refuses', async () => {
+    const doc = (await d.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, { description?: string; requestBody?: unknown }>> };
+    const route = doc.paths['/api/v1/query']?.post;
+    assert.ok(route, 'POST /api/v1/query is documented');
+    assert.match(route.description!, /cannot be combined with metric bounce_rate/);
+    assert.match(route.description!, /QUERY_TIMEOUT_MS/);
+    assert.ok(route.requestBody);
+  });
+
   test('a read-only token may query; no token may not', async () => {
     assert.equal((await query({ site_id: 'a', metrics: ['visitors'], date_range: 'day' }, READ_AUTH)).status, 200);
     const anonymous = await query({ site_id: 'a', metrics: ['visitors'], date_range: 'day' }, {});
@@ -350,6 +375,11 @@ describe('requests', () => {
       assert.equal(answer.error, 'invalid_query');
       assert.match(answer.message!, pattern);
     }
+    // Known to this process's Intl data, not to PostgreSQL's (removed from tzdata in 2020).
+    const legacyZone = await query({ ...ok, site_id: 'noise', timezone: 'US/Pacific-New', dimensions: ['time:hour'] });
+    assert.equal(legacyZone.status, 400);
+    assert.equal(legacyZone.body.error, 'invalid_query');
+    assert.match(legacyZone.body.message!, /timezone/);
     const broken = await d.app.inject({ method: 'POST', url: '/api/v1/query', headers: { ...AUTH, 'content-type': 'application/json' }, payload: '{"site_id": ' });
     assert.equal(broken.statusCode, 400);
   });

@@ -160,6 +160,10 @@ export async function statsRoutes(app: FastifyInstance, { db, now, timeoutMs }: 
       try {
         return await runStatsQuery(db, answer.query, answer.plan);
       } catch (error) {
+        // A zone name this process knows but the database's time zone data does not (22023).
+        if ((error as { code?: string }).code === '22023' && /time zone/i.test((error as Error).message)) {
+          return reply.status(400).send({ error: 'invalid_query', message: `timezone: "${answer.query.timezone}" is not known to the database; use its canonical IANA name` });
+        }
         if (!isQueryTimeout(error)) throw error;
         reply.header('retry-after', '5');
         return reply.status(503).send({
