@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page, type Request } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@clickstream/local-infra';
 import { collectTopic, testScope, waitFor, type ReceivedMessage } from '@clickstream/local-infra/testing';
 import type { EnrichedEvent } from '@clickstream/shared';
@@ -46,30 +46,50 @@ export async function queuesOf(page: Page): Promise<Map<string, { until: number;
 
 /**
  * Follows the context's requests to the collector: `acked` holds the ids of every event a 202
- * answered, `pending` counts requests without an answer yet (sendBeacon's included).
+ * answered, `pending` counts requests without an answer yet (sendBeacon's included), `failed`
+ * those that never reached it, `bodies` what each request carried.
  */
-export function trackSends(context: BrowserContext): { acked: Set<string>; pending: () => number; bodies: Array<{ sentAt: number; ids: string[] }> } {
+export function trackSends(context: BrowserContext): {
+  acked: Set<string>;
+  pending: () => number;
+  failed: () => number;
+  bodies: Array<{ sentAt: number; ids: string[] }>;
+} {
   const acked = new Set<string>();
   const bodies: Array<{ sentAt: number; ids: string[] }> = [];
-  let pending = 0;
+  // Requests of a page that closed or crashed get no more events: they stop counting as pending.
+  const pending = new Map<Request, Page | null>();
+  let failed = 0;
   const isEvents = (url: string) => url.endsWith('/v1/events');
   const idsOf = (postData: string | null) => {
     const body = JSON.parse(postData ?? '{}') as { sentAt: number; events?: Array<{ id: string }> };
     return { sentAt: body.sentAt, ids: (body.events ?? []).map((e) => e.id) };
   };
+  const forget = (page: Page) => {
+    for (const [request, of] of pending) if (of === page) pending.delete(request);
+  };
+  context.on('page', (page) => {
+    page.on('close', () => forget(page));
+    page.on('crash', () => forget(page));
+  });
   context.on('request', (request) => {
     if (!isEvents(request.url())) return;
-    pending++;
+    const frame = request.frame();
+    pending.set(request, frame.page());
     bodies.push(idsOf(request.postData()));
   });
   context.on('requestfinished', async (request) => {
     if (!isEvents(request.url())) return;
     const response = await request.response();
     if (response?.status() === 202) for (const id of idsOf(request.postData()).ids) acked.add(id);
-    pending--;
+    pending.delete(request);
   });
-  context.on('requestfailed', (request) => isEvents(request.url()) && pending--);
-  return { acked, pending: () => pending, bodies };
+  context.on('requestfailed', (request) => {
+    if (!isEvents(request.url())) return;
+    failed++;
+    pending.delete(request);
+  });
+  return { acked, pending: () => pending.size, failed: () => failed, bodies };
 }
 
 export interface SnippetHarness {

@@ -100,7 +100,7 @@
     if (sending[0] || !queue[0] || now() < retryAt) return;
     const batch = (sending = queue.slice());
     // Back-off 1 s … 32 s; saving renews the lease while the collector is out of reach.
-    const retry = () => (save(), (retryAt = now() + 1e3 << Math.min(failures++, 5)));
+    const retry = () => (save(), (retryAt = now() + (1e3 << Math.min(failures++, 5))));
     fetch(endpoint, { method: 'POST', body: body(batch), keepalive: true })
       .then((response) => {
         // 429 and 5xx are worth retrying; any other answer is final.
