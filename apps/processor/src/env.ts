@@ -11,7 +11,7 @@ import {
   type TopicNames,
 } from '@clickstream/shared';
 import type { PartitionOperatorConfig } from './operators/partition-operator.js';
-import { WINDOW_SIZE_MS } from '@clickstream/shared';
+import { DEFAULT_RAW_RETENTION_DAYS, WINDOW_SIZE_MS } from '@clickstream/shared';
 import { CRASH_POINTS, parseCrashSpec, type CrashSpec } from './crash-points.js';
 
 export interface ProcessorConfig {
@@ -27,6 +27,8 @@ export interface ProcessorConfig {
   readonly transactionTimeoutMs: number;
   /** How long the group waits for a silent member before moving its partitions. */
   readonly sessionTimeoutMs: number;
+  /** How long the raw topics keep events (RAW_RETENTION_DAYS), enforced on start. */
+  readonly rawRetentionMs: number;
   /** Test-only fault injection (PROCESSOR_CRASH_AT=<point>:<n>). */
   readonly crashAt: CrashSpec | undefined;
 }
@@ -52,6 +54,7 @@ export function parseProcessorConfig(env: Record<string, string | undefined> = p
     checkpointIntervalMs: readInt(env, 'CHECKPOINT_INTERVAL_MS', 1000, { min: 10, max: 600_000 }),
     transactionTimeoutMs: readInt(env, 'TRANSACTION_TIMEOUT_MS', 10_000, { min: 1000, max: 900_000 }),
     sessionTimeoutMs: readInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, { min: 6000, max: 300_000 }),
+    rawRetentionMs: readInt(env, 'RAW_RETENTION_DAYS', DEFAULT_RAW_RETENTION_DAYS, { min: 1, max: 3650 }) * 86_400_000,
     crashAt: readCrashAt(env),
   });
 }

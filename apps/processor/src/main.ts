@@ -5,6 +5,7 @@ import { parseProcessorConfig } from './env.js';
 import { startHealthServer } from './health-server.js';
 import { createProcessorMetrics } from './metrics.js';
 import { Processor } from './runtime/processor.js';
+import { enforceRawRetention } from './raw-retention.js';
 
 const logger = loadConfigOrExit(() => createLogger('processor'));
 const config = loadConfigOrExit(() => parseProcessorConfig());
@@ -12,6 +13,7 @@ await migrate(config.databaseUrl);
 const metrics = createProcessorMetrics();
 const processor = new Processor(config, { metrics, log: logTo(logger, 'info'), kafkaLog: (line) => logger.warn(line) });
 const server = await startHealthServer(processor, metrics, config.metricsPort);
+await enforceRawRetention(config, logger);
 await processor.start();
 logger.info(`processor consuming ${config.topics.clicks} as group ${config.consumerGroup}; metrics on :${config.metricsPort}`);
 

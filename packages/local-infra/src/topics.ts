@@ -1,21 +1,26 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { DEFAULT_PARTITIONS, type TopicNames } from '@clickstream/shared';
+import { DEFAULT_PARTITIONS, DEFAULT_RAW_RETENTION_DAYS, RAW_TOPIC_ROLES, type TopicNames } from '@clickstream/shared';
 import { waitFor } from './ports.js';
 
 /**
  * Creates the platform's topics when missing. Created up front, waiting for leaders, because
- * fresh topics can briefly fail metadata look-ups (kafkajs #815, #1563).
+ * fresh topics can briefly fail metadata look-ups (kafkajs #815, #1563). The raw topics
+ * (`website-clicks`, `-late`, `-invalid`) get `retention.ms` of RAW_RETENTION_DAYS (default 7); the
+ * results topics keep the broker's default retention. Existing topics are left as they are: the
+ * processor enforces the raw retention on start.
  */
 export async function ensureTopics(
   brokers: string[],
   topics: TopicNames,
   partitions = DEFAULT_PARTITIONS,
+  { rawRetentionMs = DEFAULT_RAW_RETENTION_DAYS * 86_400_000 }: { rawRetentionMs?: number } = {},
 ): Promise<string[]> {
   const kafka = new Kafka({ brokers, clientId: 'clickstream-setup', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
+    const raw = new Set(RAW_TOPIC_ROLES.map((role) => topics[role]));
     const wanted = Object.values(topics).filter((name) => !existing.has(name));
     if (wanted.length > 0) {
       // kafkajs' own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy broker
@@ -26,7 +31,10 @@ export async function ensureTopics(
           topic,
           numPartitions: partitions,
           replicationFactor: 1,
-          configEntries: [{ name: 'min.insync.replicas', value: '1' }],
+          configEntries: [
+            { name: 'min.insync.replicas', value: '1' },
+            ...(raw.has(topic) ? [{ name: 'retention.ms', value: String(rawRetentionMs) }] : []),
+          ],
         })),
       });
       // Leaders being elected is not enough: until each partition's log is loaded, the broker

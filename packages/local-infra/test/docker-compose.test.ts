@@ -83,6 +83,13 @@ function assertDeployment(compose: Loose): void {
   for (const topic of Object.values(TOPICS)) assert.ok(initScript.includes(topic), `kafka-init creates ${topic}`);
   assert.ok(initScript.includes(`--partitions ${DEFAULT_PARTITIONS}`), `topics get ${DEFAULT_PARTITIONS} partitions`);
   assert.ok(initScript.includes('--replication-factor 1'));
+  // Raw events do not outlive RAW_RETENTION_DAYS: set at creation, and again on existing topics.
+  // As written, or as `docker compose config` renders it with the setting unset.
+  const sevenDaysByDefault = /^(\$\{RAW_RETENTION_DAYS:-7\}|7)$/;
+  assert.match(envOf(init).RAW_RETENTION_DAYS ?? '', sevenDaysByDefault, 'kafka-init reads RAW_RETENTION_DAYS, 7 days by default');
+  assert.match(initScript, /--create[^\n]*\\\n[^\n]*--config retention\.ms=/, 'raw topics are created with retention.ms');
+  assert.match(initScript, /kafka-configs\.sh[^\n]*--alter[^\n]*\\\n[^\n]*--add-config retention\.ms=/, 'existing raw topics get retention.ms');
+  assert.match(envOf(services.processor).RAW_RETENTION_DAYS ?? '', sevenDaysByDefault, 'the processor enforces the same retention');
 
   const postgres = services.postgres;
   assert.match(postgres.image, /^postgres:16/);

@@ -39,6 +39,8 @@ const USED_APIS = [
   'CreateTopics',
   'DeleteTopics',
   'CreatePartitions',
+  'DescribeConfigs',
+  'AlterConfigs',
 ] as const;
 
 test('every Kafka API the platform uses has a version kafkajs picks and the broker serves', async () => {
