@@ -34,9 +34,10 @@ export function benchProcessor(brokers: readonly string[], databaseUrl: string, 
 }
 
 /** The processor, exactly-once on, draining `total` events already on the topic. */
-export async function drain(brokers: readonly string[], databaseUrl: string, prefix: string, total: number): Promise<DrainFigures> {
+export async function drain(brokers: readonly string[], databaseUrl: string, prefix: string, total: number, overrides: Record<string, string> = {}): Promise<DrainFigures> {
   // A long idle timeout: the input is history, so the wall clock must not close its windows early.
-  const { processor, metrics } = benchProcessor(brokers, databaseUrl, prefix, `${prefix}processor`, { IDLE_TIMEOUT_MS: '3600000' });
+  const group = `${prefix}processor-${Object.values(overrides).join('-') || 'default'}`;
+  const { processor, metrics } = benchProcessor(brokers, databaseUrl, prefix, group, { IDLE_TIMEOUT_MS: '3600000', ...overrides });
   gc?.();
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = process.memoryUsage().heapUsed;
@@ -85,11 +86,24 @@ const DRAIN_TIMEOUT_MS = 30 * 60_000;
  * production. In the bench's process it measured ~20 % slower: that process has filled the topic
  * and run the baseline consumers, whose garbage and JIT feedback the processor then inherits.
  */
-export async function drainInFreshProcess(brokers: readonly string[], databaseUrl: string, prefix: string, total: number): Promise<DrainFigures> {
+export async function drainInFreshProcess(
+  brokers: readonly string[],
+  databaseUrl: string,
+  prefix: string,
+  total: number,
+  overrides: Record<string, string> = {},
+): Promise<DrainFigures> {
   const { nodeFlags } = serviceCommand('processor');
   const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), DRAIN_CHILD_FLAG], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, DRAIN_BROKERS: brokers.join(','), DRAIN_DATABASE_URL: databaseUrl, DRAIN_PREFIX: prefix, DRAIN_TOTAL: String(total) },
+    env: {
+      ...process.env,
+      DRAIN_BROKERS: brokers.join(','),
+      DRAIN_DATABASE_URL: databaseUrl,
+      DRAIN_PREFIX: prefix,
+      DRAIN_TOTAL: String(total),
+      DRAIN_OVERRIDES: JSON.stringify(overrides),
+    },
   });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -105,7 +119,8 @@ export async function drainInFreshProcess(brokers: readonly string[], databaseUr
 
 if (process.argv.includes(DRAIN_CHILD_FLAG)) {
   const env = process.env;
-  const figures = await drain(env.DRAIN_BROKERS!.split(','), env.DRAIN_DATABASE_URL!, env.DRAIN_PREFIX!, Number(env.DRAIN_TOTAL));
+  const overrides = JSON.parse(env.DRAIN_OVERRIDES ?? '{}') as Record<string, string>;
+  const figures = await drain(env.DRAIN_BROKERS!.split(','), env.DRAIN_DATABASE_URL!, env.DRAIN_PREFIX!, Number(env.DRAIN_TOTAL), overrides);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   process.exit(0);
 }

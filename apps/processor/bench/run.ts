@@ -25,6 +25,7 @@ import { consumerRate, upsertRate } from './baselines.js';
 import { drainInFreshProcess, type DrainFigures } from './drain.js';
 import { latency, memorySoak } from './live.js';
 import { drainScaledOut } from './scale-out.js';
+import { measureStateMemory } from './state-memory.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
@@ -36,6 +37,8 @@ const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 2000);
 const soakFlag = process.argv.indexOf('--soak');
 const SOAK_MINUTES = Number(soakFlag >= 0 ? process.argv[soakFlag + 1] : (process.env.BENCH_SOAK_MINUTES ?? 0));
 const SOAK_RATE = Number(process.env.BENCH_SOAK_RATE ?? 5000);
+/** Also drain with SITE_ANALYTICS=false, the baseline of what visits and site aggregates cost (BENCH_WINDOWS_ONLY=0 skips it). */
+const WINDOWS_ONLY_BASELINE = process.env.BENCH_WINDOWS_ONLY !== '0';
 
 const run = `bench${Date.now().toString(36)}`;
 const kafka = new Kafka({ brokers, clientId: 'processor-bench', logLevel: logLevel.NOTHING });
@@ -69,6 +72,8 @@ interface ScenarioFigures {
   parsingConsumer: number;
   upsertRowsPerSecond: number;
   drained: DrainFigures;
+  /** The same drain with visits and site aggregates off: what the processor did before them. */
+  windowsOnly?: DrainFigures;
   scaledOut?: { eventsPerSecond: number; cpuMicrosPerEvent: number };
 }
 
@@ -82,8 +87,16 @@ async function benchScenario(scenario: Scenario): Promise<ScenarioFigures> {
   say(`  plain kafkajs consumer (read + commit):        ${Math.round(consumer).toLocaleString()} events/s`);
   const parsingConsumer = await consumerRate(kafka, topics.clicks, scenario.events, `${prefix}parse`, true);
   say(`  same, also JSON.parse of each event:           ${Math.round(parsingConsumer).toLocaleString()} events/s`);
+  let windowsOnly: DrainFigures | undefined;
+  if (WINDOWS_ONLY_BASELINE) {
+    windowsOnly = await drainInFreshProcess(brokers, await freshDatabase(`clickstream_bench_${scenario.name}_windows`), prefix, scenario.events, {
+      SITE_ANALYTICS: 'false',
+    });
+    say(`  processor, windows only (SITE_ANALYTICS=false): ${Math.round(windowsOnly.eventsPerSecond).toLocaleString()} events/s, ${windowsOnly.cpuMicrosPerEvent.toFixed(1)} µs CPU per event`);
+  }
   const drained = await drainInFreshProcess(brokers, databaseUrl, prefix, scenario.events);
-  say(`  processor, exactly-once, PostgreSQL + Kafka:   ${Math.round(drained.eventsPerSecond).toLocaleString()} events/s`);
+  say(`  processor, exactly-once, PostgreSQL + Kafka:   ${Math.round(drained.eventsPerSecond).toLocaleString()} events/s (windows, visits, site aggregates)`);
+  if (windowsOnly) say(`    ratio to windows only:                       ${(drained.eventsPerSecond / windowsOnly.eventsPerSecond).toFixed(2)}`);
   say(`    ratio to the plain consumer:                 ${(drained.eventsPerSecond / consumer).toFixed(2)}`);
   say(`    window results written:                      ${drained.windowsEmitted.toLocaleString()} (${(scenario.events / drained.windowsEmitted).toFixed(1)} events each)`);
   say(`    CPU of the processor process:                ${drained.cpuMicrosPerEvent.toFixed(1)} µs per event`);
@@ -99,10 +112,18 @@ async function benchScenario(scenario: Scenario): Promise<ScenarioFigures> {
     scaledOut = await drainScaledOut(brokers, await freshDatabase(`clickstream_bench_${scenario.name}_scaled`), prefix, scenario.events, INSTANCES);
     say(`  ${INSTANCES} processor processes, one consumer group:  ${Math.round(scaledOut.eventsPerSecond).toLocaleString()} events/s (ratio ${(scaledOut.eventsPerSecond / consumer).toFixed(2)}), ${scaledOut.cpuMicrosPerEvent.toFixed(1)} µs CPU per event`);
   }
-  return { scenario, consumer, parsingConsumer, upsertRowsPerSecond, drained, scaledOut };
+  return { scenario, consumer, parsingConsumer, upsertRowsPerSecond, drained, windowsOnly, scaledOut };
 }
 
 say(`processor bench: ${run}, 6 partitions, Kafka ${brokers.join(',')}`);
+for (const perWindow of [1, 5]) {
+  const memory = measureStateMemory(100_000, perWindow);
+  say(
+    `state memory, ${perWindow} event(s) per window: ${Math.round(memory.bytesPerWindow)} B per held window with its ids ` +
+      `(${((memory.bytesPerWindow * 100_000) / MiB).toFixed(1)} MiB per 100,000), ${Math.round(memory.bytesPerVisit)} B per visit, ` +
+      `${Math.round(memory.bytesPerId)} B per event id`,
+  );
+}
 const results: ScenarioFigures[] = [];
 for (const scenario of scenarios(EVENTS, USERS).filter((s) => WANTED.includes(s.name))) results.push(await benchScenario(scenario));
 
@@ -139,6 +160,7 @@ if (results.length > 0) {
   const row = (label: string, pick: (r: ScenarioFigures) => string) => say(label.padEnd(30) + results.map((r) => pick(r).padStart(10)).join(''));
   row('plain consumer', (r) => Math.round(r.consumer).toLocaleString());
   row('consumer + JSON.parse', (r) => Math.round(r.parsingConsumer).toLocaleString());
+  if (WINDOWS_ONLY_BASELINE) row('processor, windows only', (r) => Math.round(r.windowsOnly?.eventsPerSecond ?? Number.NaN).toLocaleString());
   row('processor, exactly-once', (r) => Math.round(r.drained.eventsPerSecond).toLocaleString());
   row('ratio to plain consumer', (r) => (r.drained.eventsPerSecond / r.consumer).toFixed(2));
   if (INSTANCES > 1) {

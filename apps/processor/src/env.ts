@@ -50,6 +50,7 @@ export function parseProcessorConfig(env: Record<string, string | undefined> = p
       retryHorizonMs: readInt(env, 'RETRY_HORIZON_MS', 30_000, { max: 3_600_000 }),
       countBots: readBoolean(env, 'COUNT_BOTS', false),
       sessionGapMs: readInt(env, 'SESSION_GAP_MS', 1_800_000, { min: 1000, max: 86_400_000 }),
+      siteAnalytics: readBoolean(env, 'SITE_ANALYTICS', true),
     }),
     checkpointIntervalMs: readInt(env, 'CHECKPOINT_INTERVAL_MS', 1000, { min: 10, max: 600_000 }),
     transactionTimeoutMs: readInt(env, 'TRANSACTION_TIMEOUT_MS', 10_000, { min: 1000, max: 900_000 }),

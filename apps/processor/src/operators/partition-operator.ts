@@ -6,6 +6,11 @@ import { WindowOperator, type FiredOutput, type OperatorDelta, type OperatorSnap
 export interface PartitionOperatorConfig extends WindowOperatorConfig {
   /** Inactivity that ends a visit (SESSION_GAP_MS). */
   sessionGapMs: number;
+  /**
+   * Visits and site aggregates (SITE_ANALYTICS, default on); off, the processor computes per-user
+   * windows only - for deployments that want engagement alone, and the bench's baseline.
+   */
+  siteAnalytics?: boolean;
 }
 
 /** Everything one input partition holds, as stored at a checkpoint. */
@@ -35,9 +40,11 @@ export class PartitionOperator {
   private readonly windows: WindowOperator;
   private readonly sessions: SessionWindows;
   private readonly site = new SiteAggregates();
+  private readonly siteAnalytics: boolean;
 
   constructor(config: PartitionOperatorConfig, now: number, restored?: PartitionSnapshot) {
     this.windows = new WindowOperator(config, now, restored);
+    this.siteAnalytics = config.siteAnalytics !== false;
     this.sessions = new SessionWindows(
       { gapMs: config.sessionGapMs, allowedLatenessMs: config.allowedLatenessMs },
       restored && { visits: restored.visits ?? [], nextVid: restored.nextVisitId ?? 1 },
@@ -74,7 +81,7 @@ export class PartitionOperator {
   process(event: EnrichedEvent, now: number): ProcessOutcome {
     const watermarkBefore = this.windows.currentWatermark;
     const outcome = this.windows.process(event, now);
-    if (outcome === 'counted' || outcome === 'late-counted') {
+    if (this.siteAnalytics && (outcome === 'counted' || outcome === 'late-counted')) {
       this.sessions.add(event, watermarkBefore);
       this.site.add(event);
     }

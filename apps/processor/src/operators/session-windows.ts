@@ -1,4 +1,5 @@
 import { pagePathOf, visitAttributionOf, type EnrichedEvent, type VisitResult } from '@clickstream/shared';
+import { sharedStrings } from './string-pool.js';
 
 export interface SessionWindowsConfig {
   /** Inactivity that ends a visit (SESSION_GAP_MS). */
@@ -120,8 +121,9 @@ export class SessionWindows {
     let visit: VisitSnapshot;
     if (joined.length === 0) {
       visit = this.newVisit(event);
-      visits.push(visit);
-      visits.sort((a, b) => a.start - b.start);
+      // Most users have one visit held: an exact-size list (a pushed-to one gets 17 slots).
+      const list = visits.length === 0 ? [visit] : [...visits, visit].sort((a, b) => a.start - b.start);
+      this.keys.get(event.siteId)!.set(event.userId, list);
       this.count += 1;
     } else {
       visit = joined[0]!;
@@ -219,11 +221,14 @@ export class SessionWindows {
       origin: {
         time: event.eventTime,
         id: event.id,
-        ...attribution,
-        country: event.country ?? null,
-        browser: event.browser,
-        os: event.os,
-        deviceType: event.deviceType,
+        source: sharedStrings.share(attribution.source),
+        utmSource: sharedStrings.share(attribution.utmSource),
+        utmMedium: sharedStrings.share(attribution.utmMedium),
+        utmCampaign: sharedStrings.share(attribution.utmCampaign),
+        country: sharedStrings.share(event.country ?? null),
+        browser: sharedStrings.share(event.browser),
+        os: sharedStrings.share(event.os),
+        deviceType: sharedStrings.share(event.deviceType),
       },
       entry: null,
       exit: null,
@@ -244,7 +249,7 @@ export class SessionWindows {
     }
     if (event.type === 'page_view') {
       visit.pageViews += 1;
-      const page = { ...mark, path: pagePathOf(event.url) };
+      const page = { ...mark, path: sharedStrings.share(pagePathOf(event.url)) };
       if (!visit.entry || before(page, visit.entry)) visit.entry = page;
       if (!visit.exit || before(visit.exit, page)) visit.exit = page;
     }

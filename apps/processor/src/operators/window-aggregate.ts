@@ -1,15 +1,29 @@
 import { MAX_ENGAGED_MS_PER_WINDOW, pagePathOf, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
+import { idHash } from './id-hash.js';
+import { sharedStrings } from './string-pool.js';
+
+/** Above this many ids a window looks them up in a Set instead of scanning its array. */
+const SCAN_LIMIT = 32;
+/** Up to this many ids the array is replaced by an exact-size copy on each add. */
+const COPY_LIMIT = 8;
+
+const sharedPath = (path: string) => sharedStrings.share(path);
 
 /**
- * The aggregate of one (site, user, window). It keeps the sets it needs to stay exact under
- * duplicates and late corrections: event ids, URL paths and session ids. Once its window is
- * purged it is kept a while longer as a retired holder of event ids, so a retry that lands in a
- * neighbouring window is still recognised (see DedupHorizon in window-operator.ts).
+ * The aggregate of one (site, user, window). It keeps what it needs to stay exact under
+ * duplicates and late corrections - event ids (as 52-bit hashes, see id-hash.ts), URL paths and
+ * session ids - in as little memory as it can: numbers in unboxed arrays, the first path and
+ * session inline, the rest only when a window has more than one. Once its window is purged it is
+ * kept a while longer as a retired holder of event ids, so a retry that lands in a neighbouring
+ * window is still recognised (see WindowOperator).
  */
 export class WindowAggregate {
-  eventIds: DistinctStrings;
-  readonly paths: DistinctStrings;
-  readonly sessions: DistinctStrings;
+  /** Created at the first id and grown by copying while small: V8 gives a pushed-to array 17 slots. */
+  private ids: number[] | undefined;
+  /** What only a few windows need (many ids, several paths or sessions, a late-id deadline). */
+  private extra: WindowExtra | undefined;
+  private path: string | undefined;
+  private session: string | undefined;
   pageViews: number;
   clicks: number;
   customEvents: number;
@@ -18,49 +32,83 @@ export class WindowAggregate {
   revision: number;
   /** In the state log: restored, or written by a checkpoint. Its removal then needs logging too. */
   persisted: boolean;
-  /**
-   * Watermark until which its event ids are remembered: the end of allowed lateness plus the
-   * retry horizon, or - for a holder of too-late ids - later. Ids are not duplicates past it.
-   */
-  idsUntil: number;
-  /**
-   * When the newest event counted here reached the collector: the start of its event-to-visible
-   * latency. Not checkpointed - a restored window has no live events to measure.
-   */
-  lastReceivedAt = 0;
   /** Set once the window no longer takes events (derived from the watermark): it only holds ids. */
   retired = false;
+  /** Newest event's collector receipt, relative to the window start (for latency figures only). */
+  private receivedDelta = 0;
 
   constructor(
-    readonly siteId: string,
-    readonly userId: string,
+    /** The key's strings, shared by all its windows. */
+    private readonly key: { readonly siteId: string; readonly userId: string },
     readonly start: number,
-    readonly end: number,
-    idsUntil: number,
+    /** Window size, and how long after its end the ids are remembered; shared by all windows. */
+    private readonly shape: WindowShape,
     snapshot?: WindowSnapshot,
   ) {
-    this.idsUntil = idsUntil;
-    this.eventIds = new DistinctStrings(snapshot?.ids);
-    this.paths = new DistinctStrings(snapshot?.paths);
-    this.sessions = new DistinctStrings(snapshot?.sessions);
     this.persisted = snapshot !== undefined;
     this.pageViews = snapshot?.pageViews ?? 0;
     this.clicks = snapshot?.clicks ?? 0;
     this.customEvents = snapshot?.customEvents ?? 0;
     this.engagedMs = snapshot?.engagedMs ?? 0;
     this.revision = snapshot?.revision ?? -1;
+    if (!snapshot) return;
+    // State written before ids were hashed holds the id strings.
+    for (const h of snapshot.idHashes ?? snapshot.ids?.map(idHash) ?? []) this.addIdHash(h);
+    for (const p of snapshot.paths) this.addPath(p);
+    for (const s of snapshot.sessions) this.addSession(s);
+    if (snapshot.idsUntil !== undefined && snapshot.idsUntil !== this.derivedUntil) this.more().untilOverride = snapshot.idsUntil;
   }
 
-  get emitted(): boolean {
-    return this.revision >= 0;
+  get end(): number {
+    return this.start + this.shape.sizeMs;
   }
 
-  /** Counts an event whose id the operator found new for this user. */
-  add(event: EnrichedEvent): void {
-    this.eventIds.add(event.id);
-    if (event.receivedAt > this.lastReceivedAt) this.lastReceivedAt = event.receivedAt;
-    this.sessions.add(event.sessionId);
-    this.paths.add(pagePathOf(event.url));
+  private get derivedUntil(): number {
+    return this.start + this.shape.sizeMs + this.shape.memoryMs;
+  }
+
+  /** Watermark until which its event ids are remembered; ids are no duplicates past it. */
+  get idsUntil(): number {
+    return this.extra?.untilOverride ?? this.derivedUntil;
+  }
+
+  set idsUntil(until: number) {
+    if (until !== this.derivedUntil) this.more().untilOverride = until;
+    else if (this.extra) this.extra.untilOverride = undefined;
+  }
+
+  get eventCount(): number {
+    return this.ids?.length ?? 0;
+  }
+
+  /** When the newest event counted here reached the collector (0 when unknown). */
+  get lastReceivedAt(): number {
+    return this.receivedDelta === 0 ? 0 : this.start + this.receivedDelta;
+  }
+
+  hasIdHash(h: number): boolean {
+    const set = this.extra?.idSet;
+    return set ? set.has(h) : (this.ids?.includes(h) ?? false);
+  }
+
+  addIdHash(h: number): void {
+    if (this.hasIdHash(h)) return;
+    const ids = this.ids;
+    if (!ids) this.ids = [h];
+    else if (ids.length < COPY_LIMIT) this.ids = [...ids, h];
+    else ids.push(h);
+    const set = this.extra?.idSet;
+    if (set) set.add(h);
+    else if (this.ids!.length > SCAN_LIMIT) this.more().idSet = new Set(this.ids);
+  }
+
+  /** Counts an event whose id (hashed: `h`) the operator found new for this user. */
+  add(event: EnrichedEvent, h: number): void {
+    this.addIdHash(h);
+    const delta = event.receivedAt - this.start;
+    if (delta > this.receivedDelta) this.receivedDelta = delta;
+    this.addSession(event.sessionId);
+    this.addPath(pagePathOf(event.url));
     switch (event.type) {
       case 'page_view':
         this.pageViews += 1;
@@ -79,53 +127,100 @@ export class WindowAggregate {
 
   /** A holder of too-late ids whose time ran out starts over. */
   forgetIds(): void {
-    this.eventIds = new DistinctStrings();
+    this.ids = undefined;
+    if (this.extra) this.extra.idSet = undefined;
   }
 
   addEngagedMs(ms: number): void {
     this.engagedMs += ms;
   }
 
+  private addPath(path: string): void {
+    if (this.path === undefined) this.path = sharedPath(path);
+    else if (this.path !== path && !this.extra?.otherPaths?.includes(path)) this.more().otherPaths = [...(this.extra?.otherPaths ?? []), sharedPath(path)];
+  }
+
+  private addSession(session: string): void {
+    if (this.session === undefined) this.session = session;
+    else if (this.session !== session && !this.extra?.otherSessions?.includes(session)) this.more().otherSessions = [...(this.extra?.otherSessions ?? []), session];
+  }
+
+  get siteId(): string {
+    return this.key.siteId;
+  }
+
+  get userId(): string {
+    return this.key.userId;
+  }
+
+  private more(): WindowExtra {
+    return (this.extra ??= {});
+  }
+
+  private get pathList(): string[] {
+    return this.path === undefined ? [] : [this.path, ...(this.extra?.otherPaths ?? [])];
+  }
+
+  private get sessionList(): string[] {
+    return this.session === undefined ? [] : [this.session, ...(this.extra?.otherSessions ?? [])];
+  }
+
   result(revision: number): WindowResult {
     return {
-      siteId: this.siteId,
-      userId: this.userId,
+      siteId: this.key.siteId,
+      userId: this.key.userId,
       windowStart: isoOf(this.start),
       windowEnd: isoOf(this.end),
-      events: this.eventIds.size,
+      events: this.eventCount,
       pageViews: this.pageViews,
       clicks: this.clicks,
       customEvents: this.customEvents,
-      uniquePages: this.paths.size,
+      uniquePages: this.path === undefined ? 0 : 1 + (this.extra?.otherPaths?.length ?? 0),
       engagedMs: Math.min(Math.round(this.engagedMs), MAX_ENGAGED_MS_PER_WINDOW),
-      sessions: this.sessions.size,
+      sessions: this.session === undefined ? 0 : 1 + (this.extra?.otherSessions?.length ?? 0),
       revision,
     };
   }
 
   snapshot(): WindowSnapshot {
     return {
-      siteId: this.siteId,
-      userId: this.userId,
+      siteId: this.key.siteId,
+      userId: this.key.userId,
       start: this.start,
-      ids: this.eventIds.values(),
-      paths: this.paths.values(),
-      sessions: this.sessions.values(),
+      idHashes: this.ids?.slice() ?? [],
+      paths: this.pathList,
+      sessions: this.sessionList,
       pageViews: this.pageViews,
       clicks: this.clicks,
       customEvents: this.customEvents,
       engagedMs: this.engagedMs,
       revision: this.revision,
-      idsUntil: this.idsUntil,
+      ...(this.extra?.untilOverride !== undefined ? { idsUntil: this.extra.untilOverride } : {}),
     };
   }
+}
+
+export interface WindowShape {
+  readonly sizeMs: number;
+  /** Allowed lateness + retry horizon. */
+  readonly memoryMs: number;
+}
+
+interface WindowExtra {
+  idSet?: Set<number> | undefined;
+  otherPaths?: string[];
+  otherSessions?: string[];
+  untilOverride?: number | undefined;
 }
 
 export interface WindowSnapshot {
   siteId: string;
   userId: string;
   start: number;
-  ids: string[];
+  /** Event ids as 52-bit hashes. */
+  idHashes?: number[];
+  /** Event ids as written by versions before hashing; read, never written. */
+  ids?: string[];
   paths: string[];
   sessions: string[];
   pageViews: number;
@@ -133,54 +228,8 @@ export interface WindowSnapshot {
   customEvents: number;
   engagedMs: number;
   revision: number;
-  /** Watermark at which its ids are forgotten (absent in state logged by earlier versions). */
+  /** Only where it differs from end + allowed lateness + retry horizon (a holder of too-late ids). */
   idsUntil?: number;
-}
-
-/** Above this many members a DistinctStrings switches from a scanned array to a Set. */
-const SMALL_SET_LIMIT = 8;
-
-/**
- * A set of strings that stays a plain array while small. Almost every window holds one to a few
- * event ids, paths and sessions; three Sets per window made memory per open window about four
- * times larger and dominated garbage collection during catch-up.
- */
-export class DistinctStrings {
-  private members: string[] | Set<string>;
-
-  constructor(initial?: readonly string[]) {
-    this.members = [];
-    for (const value of initial ?? []) this.add(value);
-  }
-
-  /** Adds `value`; false when it was already there. */
-  add(value: string): boolean {
-    const members = this.members;
-    if (Array.isArray(members)) {
-      if (members.includes(value)) return false;
-      if (members.length < SMALL_SET_LIMIT) {
-        members.push(value);
-        return true;
-      }
-      this.members = new Set(members).add(value);
-      return true;
-    }
-    if (members.has(value)) return false;
-    members.add(value);
-    return true;
-  }
-
-  has(value: string): boolean {
-    return Array.isArray(this.members) ? this.members.includes(value) : this.members.has(value);
-  }
-
-  get size(): number {
-    return Array.isArray(this.members) ? this.members.length : this.members.size;
-  }
-
-  values(): string[] {
-    return Array.isArray(this.members) ? this.members.slice() : [...this.members];
-  }
 }
 
 /** Window bounds repeat for every user of a window: format each instant once. */

@@ -1,7 +1,8 @@
 import { windowStartOf, type EnrichedEvent, type WindowResult } from '@clickstream/shared';
 import { Watermark, type WatermarkSnapshot } from './watermark.js';
-import { WindowAggregate, type WindowSnapshot } from './window-aggregate.js';
+import { WindowAggregate, type WindowShape, type WindowSnapshot } from './window-aggregate.js';
 import { ErasureFilter } from './erasure.js';
+import { idHash } from './id-hash.js';
 
 export interface WindowOperatorConfig {
   windowSizeMs: number;
@@ -69,6 +70,9 @@ interface Bucket {
  * that only remember event ids. A handful per user, so scans are cheaper than indexes.
  */
 interface KeyState {
+  /** One copy of the key's strings, shared by all its windows. */
+  siteId: string;
+  userId: string;
   windows: WindowAggregate[];
 }
 
@@ -103,6 +107,7 @@ export class WindowOperator {
   private retiredCount = 0;
   readonly counters: OperatorCounters = { droppedEngagedMs: 0 };
   private readonly erasures = new ErasureFilter();
+  private readonly shape: WindowShape;
 
   constructor(
     private readonly config: WindowOperatorConfig,
@@ -110,12 +115,13 @@ export class WindowOperator {
     restored?: OperatorSnapshot,
   ) {
     this.watermark = new Watermark(config.outOfOrdernessMs, config.idleTimeoutMs, restored?.watermark, now);
+    this.shape = Object.freeze({ sizeMs: config.windowSizeMs, memoryMs: config.allowedLatenessMs + config.retryHorizonMs });
     const watermark = this.watermark.value;
     for (const snapshot of restored?.windows ?? []) {
       const end = snapshot.start + config.windowSizeMs;
-      const aggregate = new WindowAggregate(snapshot.siteId, snapshot.userId, snapshot.start, end, this.idsUntilOf(end), snapshot);
-      if (snapshot.idsUntil !== undefined) aggregate.idsUntil = snapshot.idsUntil;
-      this.keyState(snapshot.siteId, snapshot.userId).windows.push(aggregate);
+      const key = this.keyState(snapshot.siteId, snapshot.userId);
+      const aggregate = new WindowAggregate(key, snapshot.start, this.shape, snapshot);
+      key.windows.push(aggregate);
       if (end + config.allowedLatenessMs <= watermark) {
         this.retire(aggregate);
       } else {
@@ -155,19 +161,20 @@ export class WindowOperator {
     if (event.isBot && !this.config.countBots) return 'bot';
     if (this.erasures.erases(event.siteId, event.userId, event.eventTime)) return 'erased';
     const key = this.keyState(event.siteId, event.userId);
+    const h = idHash(event.id);
     for (const window of key.windows) {
-      if (window.idsUntil > watermarkBefore && window.eventIds.has(event.id)) return 'duplicate';
+      if (window.idsUntil > watermarkBefore && window.hasIdHash(h)) return 'duplicate';
     }
     const { windowSizeMs, allowedLatenessMs } = this.config;
     const start = windowStartOf(event.eventTime, windowSizeMs);
     const end = start + windowSizeMs;
     if (end + allowedLatenessMs <= watermarkBefore) {
-      this.rememberLateId(key, event, watermarkBefore);
+      this.rememberLateId(key, h, watermarkBefore);
       this.pendingLate.push({ event, reason: `window ${new Date(start).toISOString()} closed past allowed lateness` });
       return 'too-late';
     }
-    const aggregate = this.heldWindow(key, event.siteId, event.userId, start);
-    aggregate.add(event);
+    const aggregate = this.heldWindow(key, start);
+    aggregate.add(event, h);
     this.touch(aggregate);
     if (event.type === 'engagement' && event.engagedMs) this.spreadEngagement(key, event, watermarkBefore);
     return this.buckets.get(start)!.fired ? 'late-counted' : 'counted';
@@ -188,7 +195,7 @@ export class WindowOperator {
         this.counters.droppedEngagedMs += overlap;
         continue;
       }
-      const aggregate = this.heldWindow(key, event.siteId, event.userId, start);
+      const aggregate = this.heldWindow(key, start);
       aggregate.addEngagedMs(overlap);
       this.touch(aggregate);
     }
@@ -288,9 +295,6 @@ export class WindowOperator {
     return { watermark: this.watermark.snapshot(), windows };
   }
 
-  private idsUntilOf(end: number): number {
-    return end + this.config.allowedLatenessMs + this.config.retryHorizonMs;
-  }
 
   private keyState(siteId: string, userId: string): KeyState {
     let users = this.keys.get(siteId);
@@ -300,14 +304,14 @@ export class WindowOperator {
     }
     let key = users.get(userId);
     if (!key) {
-      key = { windows: [] };
+      key = { siteId, userId, windows: [] };
       users.set(userId, key);
     }
     return key;
   }
 
   /** The key's window starting at `start`, created when missing; the caller checked lateness. */
-  private heldWindow(key: KeyState, siteId: string, userId: string, start: number): WindowAggregate {
+  private heldWindow(key: KeyState, start: number): WindowAggregate {
     const windows = key.windows;
     let index = windows.length;
     while (index > 0 && windows[index - 1]!.start >= start) {
@@ -315,9 +319,10 @@ export class WindowOperator {
       const candidate = windows[index]!;
       if (candidate.start === start && !candidate.retired) return candidate;
     }
-    const end = start + this.config.windowSizeMs;
-    const aggregate = new WindowAggregate(siteId, userId, start, end, this.idsUntilOf(end));
-    windows.splice(index, 0, aggregate);
+    const aggregate = new WindowAggregate(key, start, this.shape);
+    // An exact-size array for a key's first window: most keys never get a second.
+    if (windows.length === 0) key.windows = [aggregate];
+    else windows.splice(index, 0, aggregate);
     this.hold(aggregate);
     return aggregate;
   }
@@ -353,7 +358,7 @@ export class WindowOperator {
    * retryHorizonMs` past the watermark the last of them arrived at. A holder whose time is up is
    * emptied whether or not a timer has dropped it yet, so the outcome does not depend on timing.
    */
-  private rememberLateId(key: KeyState, event: EnrichedEvent, watermark: number): void {
+  private rememberLateId(key: KeyState, h: number, watermark: number): void {
     const until = watermark + this.config.windowSizeMs + this.config.retryHorizonMs;
     let holder = key.windows[0]?.start === LATE_IDS_START ? key.windows[0] : undefined;
     if (holder) {
@@ -362,11 +367,12 @@ export class WindowOperator {
       holder.idsUntil = until;
       this.addExpiry(holder);
     } else {
-      holder = new WindowAggregate(event.siteId, event.userId, LATE_IDS_START, LATE_IDS_START + this.config.windowSizeMs, until);
-      key.windows.unshift(holder);
+      holder = new WindowAggregate(key, LATE_IDS_START, this.shape);
+      holder.idsUntil = until;
+      key.windows = [holder, ...key.windows];
       this.retire(holder);
     }
-    holder.eventIds.add(event.id);
+    holder.addIdHash(h);
     this.changed.add(holder);
   }
 

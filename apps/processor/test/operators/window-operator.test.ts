@@ -4,7 +4,7 @@ import type { EnrichedEvent } from '@clickstream/shared';
 import { windowStartOf } from '@clickstream/shared';
 import { Watermark } from '../../src/operators/watermark.js';
 import { WindowOperator, type WindowOperatorConfig } from '../../src/operators/window-operator.js';
-import { DistinctStrings } from '../../src/operators/window-aggregate.js';
+import { idHash } from '../../src/operators/id-hash.js';
 import { replayStateLog } from '../../src/state/state-log.js';
 
 const config: WindowOperatorConfig = {
@@ -413,16 +413,29 @@ describe('bots and pages', () => {
   });
 });
 
-describe('DistinctStrings', () => {
-  test('counts each value once, before and after it outgrows its array', () => {
-    const set = new DistinctStrings(['a', 'b', 'a']);
-    assert.equal(set.size, 2);
-    for (let i = 0; i < 20; i++) assert.equal(set.add(`v${i}`), true);
-    assert.equal(set.add('a'), false, 'a member from the array stage');
-    assert.equal(set.add('v3'), false);
-    assert.equal(set.size, 22);
-    assert.equal(set.has('v19'), true);
-    assert.equal(set.has('nope'), false);
-    assert.deepEqual(new DistinctStrings(set.values()).values().sort(), set.values().sort());
+describe('event id hashes', () => {
+  test('distinct ids give distinct 52-bit hashes; one id always the same', () => {
+    const seen = new Map<number, string>();
+    for (let i = 0; i < 200_000; i++) {
+      const id = `e${i}-${(i * 2_654_435_761) % 1e9}`;
+      const h = idHash(id);
+      assert.ok(Number.isSafeInteger(h) && h >= 0 && h < 2 ** 52, id);
+      assert.equal(seen.get(h), undefined, `${id} collides with ${seen.get(h)}`);
+      seen.set(h, id);
+    }
+    assert.equal(idHash('evt-00000001'), idHash('evt-00000001'));
+    assert.notEqual(idHash('evt-00000001'), idHash('evt-00000010'));
+  });
+
+  test('state written with id strings restores, and dedups, with hashes', () => {
+    const op = new WindowOperator(config, T0, {
+      watermark: { maxEventTime: T0, watermark: T0 - 2000 },
+      windows: [{ siteId: 'shop', userId: 'u1', start: T0, ids: ['evt-old-0001'], paths: ['/a'], sessions: ['s1'], pageViews: 1, clicks: 0, customEvents: 0, engagedMs: 0, revision: -1 }],
+    });
+    assert.equal(op.process(event(T0 + 10, { id: 'evt-old-0001' }), T0), 'duplicate');
+    assert.equal(op.process(event(T0 + 20, { url: 'https://shop.example/a' }), T0), 'counted');
+    op.process(event(T0 + 9000, { userId: 'x' }), T0);
+    const result = op.onTimer(T0).results.find((r) => r.userId === 'u1');
+    assert.deepEqual([result?.events, result?.uniquePages, result?.sessions], [2, 1, 1]);
   });
 });
