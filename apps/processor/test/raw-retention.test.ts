@@ -41,11 +41,16 @@ test('raw topics are created with RAW_RETENTION_DAYS; the processor sets it on e
   t.after(() => admin.disconnect());
 
   // As created: 7 days on the raw topics, the broker's default on the results topics.
-  for (const raw of [topics.clicks, topics.late, topics.invalid]) assert.equal((await topicConfigs(admin, raw))['retention.ms'], String(7 * DAY_MS), raw);
+  for (const raw of [topics.clicks, topics.late, topics.invalid]) {
+    const configs = await topicConfigs(admin, raw);
+    assert.equal(configs['retention.ms'], String(7 * DAY_MS), raw);
+    assert.equal(configs['segment.ms'], String(DAY_MS), `${raw} rolls a segment daily`);
+  }
   for (const results of [topics.metrics, topics.sessions]) assert.equal((await topicConfigs(admin, results))['retention.ms'], undefined, results);
 
-  // An operator's own setting on the topic, which a plain AlterConfigs of retention.ms would drop.
-  const before = await topicConfigs(admin, topics.clicks);
+  // An operator's own setting on the topic, which a plain AlterConfigs of retention.ms would drop,
+  // and weekly segments, with which events would outlive the retention by up to a week.
+  const before = { ...(await topicConfigs(admin, topics.clicks)), 'segment.ms': String(7 * DAY_MS) };
   await admin.alterConfigs({
     validateOnly: false,
     resources: [
@@ -57,6 +62,7 @@ test('raw topics are created with RAW_RETENTION_DAYS; the processor sets it on e
     ],
   });
   assert.equal((await topicConfigs(admin, topics.clicks))['max.message.bytes'], '2000000');
+  assert.equal((await topicConfigs(admin, topics.clicks))['segment.ms'], String(7 * DAY_MS));
 
   const processor = spawnProcessor({
     KAFKA_BROKERS: testBrokers().join(','),
@@ -76,6 +82,7 @@ test('raw topics are created with RAW_RETENTION_DAYS; the processor sets it on e
 
   const clicks = await topicConfigs(admin, topics.clicks);
   assert.equal(clicks['retention.ms'], '259200000', 'website-clicks keeps events 3 days');
+  assert.equal(clicks['segment.ms'], String(DAY_MS), 'website-clicks rolls a segment daily again');
   assert.equal(clicks['max.message.bytes'], '2000000', 'the other dynamic configs are kept');
   assert.equal(clicks['min.insync.replicas'], '1');
   assert.equal((await topicConfigs(admin, topics.late))['retention.ms'], '259200000');

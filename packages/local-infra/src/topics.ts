@@ -1,13 +1,13 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { DEFAULT_PARTITIONS, DEFAULT_RAW_RETENTION_DAYS, RAW_TOPIC_ROLES, type TopicNames } from '@clickstream/shared';
+import { DEFAULT_PARTITIONS, DEFAULT_RAW_RETENTION_DAYS, RAW_SEGMENT_MS, RAW_TOPIC_ROLES, type TopicNames } from '@clickstream/shared';
 import { waitFor } from './ports.js';
 
 /**
  * Creates the platform's topics when missing. Created up front, waiting for leaders, because
  * fresh topics can briefly fail metadata look-ups (kafkajs #815, #1563). The raw topics
- * (`website-clicks`, `-late`, `-invalid`) get `retention.ms` of RAW_RETENTION_DAYS (default 7); the
- * results topics keep the broker's default retention. Existing topics are left as they are: the
- * processor enforces the raw retention on start.
+ * (`website-clicks`, `-late`, `-invalid`) get `retention.ms` of RAW_RETENTION_DAYS (default 7)
+ * and daily segments (RAW_SEGMENT_MS); the results topics keep the broker's default retention.
+ * Existing topics are left as they are: the processor enforces the raw retention on start.
  */
 export async function ensureTopics(
   brokers: string[],
@@ -33,7 +33,12 @@ export async function ensureTopics(
           replicationFactor: 1,
           configEntries: [
             { name: 'min.insync.replicas', value: '1' },
-            ...(raw.has(topic) ? [{ name: 'retention.ms', value: String(rawRetentionMs) }] : []),
+            ...(raw.has(topic)
+              ? [
+                  { name: 'retention.ms', value: String(rawRetentionMs) },
+                  { name: 'segment.ms', value: String(RAW_SEGMENT_MS) },
+                ]
+              : []),
           ],
         })),
       });

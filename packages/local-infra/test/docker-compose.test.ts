@@ -87,8 +87,8 @@ function assertDeployment(compose: Loose): void {
   // As written, or as `docker compose config` renders it with the setting unset.
   const sevenDaysByDefault = /^(\$\{RAW_RETENTION_DAYS:-7\}|7)$/;
   assert.match(envOf(init).RAW_RETENTION_DAYS ?? '', sevenDaysByDefault, 'kafka-init reads RAW_RETENTION_DAYS, 7 days by default');
-  assert.match(initScript, /--create[^\n]*\\\n[^\n]*--config retention\.ms=/, 'raw topics are created with retention.ms');
-  assert.match(initScript, /kafka-configs\.sh[^\n]*--alter[^\n]*\\\n[^\n]*--add-config retention\.ms=/, 'existing raw topics get retention.ms');
+  assert.match(initScript, /--create[^\n]*\\\n[^\n]*\\\n[^\n]*--config retention\.ms=\S+ --config segment\.ms=86400000/, 'raw topics are created with retention.ms and daily segments');
+  assert.match(initScript, /kafka-configs\.sh[^\n]*--alter[^\n]*\\\n[^\n]*--add-config retention\.ms=\S+,segment\.ms=86400000/, 'existing raw topics get them too');
   assert.match(envOf(services.processor).RAW_RETENTION_DAYS ?? '', sevenDaysByDefault, 'the processor enforces the same retention');
 
   const postgres = services.postgres;

@@ -18,6 +18,13 @@ export const DEFAULT_PARTITIONS = 6;
  */
 export const RAW_TOPIC_ROLES: readonly TopicRole[] = Object.freeze(['clicks', 'late', 'invalid'] as const);
 export const DEFAULT_RAW_RETENTION_DAYS = 7;
+/**
+ * Kafka deletes whole segments, once their newest record is past retention.ms: raw topics roll a
+ * segment daily, so a raw event is gone at most a day (plus the broker's 5-minute retention check)
+ * after RAW_RETENTION_DAYS, however little traffic the topic gets (the default, 7 days, would let
+ * a quiet topic keep an event for up to twice the retention).
+ */
+export const RAW_SEGMENT_MS = 86_400_000;
 
 /** Topic names with a prefix, so test runs and side-by-side deployments never collide. */
 export function topicNames(prefix = ''): TopicNames {
