@@ -12,6 +12,8 @@ import type { DashboardMetrics } from './metrics.js';
 import type { Queryable } from './metrics-store.js';
 import { liveRoute } from './routes/live-route.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
+import { pipelineRoutes } from './routes/pipeline-routes.js';
+import { propertyRoutes } from './routes/property-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { staticRoutes } from './routes/static-routes.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -144,6 +146,8 @@ export async function buildDashboardApp(deps: DashboardDeps): Promise<FastifyIns
   await app.register(
     async (api) => {
       await metricsRoutes(api, { db, now, erasure: deps.erasure });
+      await pipelineRoutes(api, { db, thresholds: config.freshnessThresholds });
+      await propertyRoutes(api, { db, now });
       await statsRoutes(api, { db: statsDb, now, timeoutMs: config.queryTimeoutMs });
       await liveRoute(api, {
         db,

@@ -13,6 +13,7 @@ import {
   type TopicNames,
 } from '@clickstream/shared';
 import { MAX_TOKEN_LENGTH } from './auth.js';
+import type { FreshnessThresholds, Threshold } from './pipeline-store.js';
 
 export interface DashboardConfig {
   readonly port: number;
@@ -44,6 +45,8 @@ export interface DashboardConfig {
   readonly rollupFoldIntervalMs: number;
   /** Stats queries (POST /api/v1/query) are cancelled after this long (statement_timeout). */
   readonly queryTimeoutMs: number;
+  /** When GET /api/v1/pipeline's figures turn amber and red (FRESHNESS_*). */
+  readonly freshnessThresholds: FreshnessThresholds;
 }
 
 const appDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,6 +83,19 @@ function readOrigin(name: string, value: string): string {
   return url.origin;
 }
 
+/** `amber,red`: two integers, amber below red (FRESHNESS_* settings of the pipeline panel). */
+function readThreshold(env: Record<string, string | undefined>, name: string, fallback: Threshold): Threshold {
+  const raw = env[name]?.trim();
+  if (!raw) return Object.freeze({ ...fallback });
+  const parts = raw.split(',').map((s) => s.trim());
+  if (parts.length !== 2 || !parts.every((p) => /^\d{1,12}$/.test(p))) {
+    throw new ConfigError(name, `"${raw}" is not "amber,red": two whole numbers such as ${fallback.amber},${fallback.red}`);
+  }
+  const [amber, red] = parts.map(Number) as [number, number];
+  if (amber >= red) throw new ConfigError(name, `amber (${amber}) must be below red (${red})`);
+  return Object.freeze({ amber, red });
+}
+
 export function parseDashboardConfig(env: Record<string, string | undefined> = process.env): DashboardConfig {
   const production = env.NODE_ENV?.trim() === 'production';
   let apiToken = readString(env, 'API_TOKEN', '');
@@ -112,5 +128,11 @@ export function parseDashboardConfig(env: Record<string, string | undefined> = p
     maxLiveClients: readInt(env, 'LIVE_MAX_CLIENTS', 1000, { min: 1, max: 100_000 }),
     rollupFoldIntervalMs: readInt(env, 'ROLLUP_FOLD_INTERVAL_MS', 5000, { min: 100, max: 3_600_000 }),
     queryTimeoutMs: readInt(env, 'QUERY_TIMEOUT_MS', 10_000, { min: 1, max: 600_000 }),
+    freshnessThresholds: Object.freeze({
+      eventToVisibleMs: readThreshold(env, 'FRESHNESS_LATENCY_MS', { amber: 10_000, red: 30_000 }),
+      watermarkLagMs: readThreshold(env, 'FRESHNESS_WATERMARK_LAG_MS', { amber: 10_000, red: 60_000 }),
+      consumerLag: readThreshold(env, 'FRESHNESS_CONSUMER_LAG', { amber: 10_000, red: 100_000 }),
+      checkpointAgeMs: readThreshold(env, 'FRESHNESS_CHECKPOINT_AGE_MS', { amber: 5000, red: 30_000 }),
+    }),
   });
 }
