@@ -34,7 +34,6 @@ export async function drainScaledOut(
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   const started = Date.now();
-  let cpu = 0;
   try {
     for (let i = 0; i < instances; i++) {
       const command = serviceCommand('processor');
@@ -64,11 +63,11 @@ export async function drainScaledOut(
       if (Number(rows[0]!.done ?? 0) >= total && Number(rows[0]!.outbox) === 0) break;
     }
     const seconds = (Date.now() - started) / 1000;
-    cpu = children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0);
+    const cpu = children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0);
     return { eventsPerSecond: total / seconds, cpuMicrosPerEvent: (cpu * 1e6) / total };
   } finally {
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((r) => child.once('exit', r)))));
+    await Promise.all(children.map((child) => (child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r)))));
     await db.end();
   }
 }

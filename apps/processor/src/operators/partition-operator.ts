@@ -88,9 +88,14 @@ export class PartitionOperator {
     return outcome;
   }
 
-  onTimer(now: number): PartitionOutput {
+  /**
+   * Fires what the watermark closed. `emitOpenVisits` false (the runtime is working off a
+   * backlog) holds back open visits that changed, so a catch-up does not rewrite every visit at
+   * every checkpoint; they go out once live again, or when they close.
+   */
+  onTimer(now: number, emitOpenVisits = true): PartitionOutput {
     const fired = this.windows.onTimer(now);
-    const visits = this.sessions.onTimer(this.windows.currentWatermark);
+    const visits = this.sessions.onTimer(this.windows.currentWatermark, emitOpenVisits);
     return { ...fired, visits: visits.visits, visitDeletions: visits.deletions, site: this.site.take() };
   }
 

@@ -81,6 +81,8 @@ export interface FiredVisits {
 export class SessionWindows {
   private readonly keys = new Map<string, Map<string, VisitSnapshot[]>>();
   private readonly dirty = new Set<VisitSnapshot>();
+  /** Visits by the second in which the watermark closes them (see collectClosed). */
+  private readonly closing = new Map<number, VisitSnapshot[]>();
   private readonly persisted = new Set<number>();
   private changedForLog = new Set<VisitSnapshot>();
   private removedForLog: number[] = [];
@@ -98,6 +100,7 @@ export class SessionWindows {
       this.persisted.add(visit.vid);
       this.nextVid = Math.max(this.nextVid, visit.vid + 1);
       this.count += 1;
+      this.indexClosing(visit);
     }
     for (const users of this.keys.values()) for (const visits of users.values()) visits.sort((a, b) => a.start - b.start);
   }
@@ -117,36 +120,51 @@ export class SessionWindows {
     const t = event.eventTime;
     const visits = this.visitsOf(event.siteId, event.userId);
     // A visit whose final emission is due (or done) is closed for good: the event starts anew.
-    const joined = visits.filter((v) => v.end + gapMs + allowedLatenessMs > watermark && t - v.end < gapMs && v.start - t < gapMs);
+    // Nearly always one visit or none: found without allocating.
+    let first: VisitSnapshot | undefined;
+    let joined: VisitSnapshot[] | undefined;
+    for (const v of visits) {
+      if (v.end + gapMs + allowedLatenessMs > watermark && t - v.end < gapMs && v.start - t < gapMs) {
+        if (first === undefined) first = v;
+        else (joined ??= [first]).push(v);
+      }
+    }
     let visit: VisitSnapshot;
-    if (joined.length === 0) {
+    let endBefore = Number.NaN;
+    if (first === undefined) {
       visit = this.newVisit(event);
       // Most users have one visit held: an exact-size list (a pushed-to one gets 17 slots).
       const list = visits.length === 0 ? [visit] : [...visits, visit].sort((a, b) => a.start - b.start);
       this.keys.get(event.siteId)!.set(event.userId, list);
       this.count += 1;
     } else {
-      visit = joined[0]!;
-      for (const other of joined.slice(1)) this.mergeInto(visit, other, visits);
+      visit = first;
+      endBefore = visit.end;
+      for (const other of joined?.slice(1) ?? []) this.mergeInto(visit, other, visits);
     }
     this.addTo(visit, event);
+    if (visit.end !== endBefore) this.indexClosing(visit);
     this.dirty.add(visit);
     this.changedForLog.add(visit);
   }
 
-  /** Emits every visit that changed, and the final state of those the watermark closed. */
-  onTimer(watermark: number): FiredVisits {
+  /**
+   * Emits the final state of the visits the watermark closed and - unless `emitOpen` is false -
+   * every open visit that changed. During a catch-up the caller passes false: open visits then
+   * wait (still changed, still in the state log) instead of being rewritten at every checkpoint,
+   * and go out when the pipeline is live again or when they close.
+   */
+  onTimer(watermark: number, emitOpen = true): FiredVisits {
     const { gapMs, allowedLatenessMs } = this.config;
     const visits: VisitResult[] = [];
     const deletions = this.pendingDeletions;
     this.pendingDeletions = [];
-    for (const users of this.keys.values()) {
-      for (const list of users.values()) {
-        for (const visit of list) if (visit.end + gapMs + allowedLatenessMs <= watermark) this.dirty.add(visit);
-      }
-    }
+    this.collectClosed(watermark);
     for (const visit of this.dirty) {
       const open = visit.end + gapMs + allowedLatenessMs > watermark;
+      if (open && !emitOpen) continue;
+      // Leaving the set while it is iterated is safe: a deleted entry is never visited again.
+      this.dirty.delete(visit);
       if (visit.emittedStart !== null && visit.emittedStart !== visit.start) {
         deletions.push({ siteId: visit.siteId, userId: visit.userId, start: visit.emittedStart });
       }
@@ -159,13 +177,46 @@ export class SessionWindows {
         this.remove(visit);
       }
     }
-    this.dirty.clear();
+
+    if (deletions.length === 0) return { visits, deletions };
     // A visit emitted again under a start that had a pending deletion is alive there after all.
     const emitted = new Set(visits.map((v) => `${v.siteId}\u0000${v.userId}\u0000${v.sessionStart}`));
     return {
       visits,
       deletions: deletions.filter((d) => !emitted.has(`${d.siteId}\u0000${d.userId}\u0000${new Date(d.start).toISOString()}`)),
     };
+  }
+
+  /**
+   * Marks every visit the watermark has closed for its final emission. Visits are indexed by the
+   * second in which they close, so a timer looks at the visits due, not at every visit held; an
+   * index entry goes stale when its visit grows or leaves, and is dropped when met.
+   */
+  private collectClosed(watermark: number): void {
+    const { gapMs, allowedLatenessMs } = this.config;
+    for (const [second, list] of this.closing) {
+      if (second * 1000 > watermark) continue;
+      const waiting = list.filter((visit) => {
+        if (visit.vid < 0 || this.closingSecond(visit) !== second) return false;
+        if (visit.end + gapMs + allowedLatenessMs > watermark) return true;
+        this.dirty.add(visit);
+        return false;
+      });
+      if (waiting.length === 0) this.closing.delete(second);
+      else this.closing.set(second, waiting);
+    }
+  }
+
+  private closingSecond(visit: VisitSnapshot): number {
+    return Math.floor((visit.end + this.config.gapMs + this.config.allowedLatenessMs) / 1000);
+  }
+
+  /** (Re-)indexes a visit under the second it would close in; call when its end moves. */
+  private indexClosing(visit: VisitSnapshot): void {
+    const second = this.closingSecond(visit);
+    const list = this.closing.get(second);
+    if (list) list.push(visit);
+    else this.closing.set(second, [visit]);
   }
 
   /** Drops the user's visits that started at or before `erasedAt`, without emitting them. */
@@ -272,6 +323,7 @@ export class SessionWindows {
     this.changedForLog.delete(other);
     if (this.persisted.delete(other.vid)) this.removedForLog.push(other.vid);
     this.count -= 1;
+    other.vid = -1;
   }
 
   private remove(visit: VisitSnapshot): void {
@@ -285,6 +337,8 @@ export class SessionWindows {
     this.changedForLog.delete(visit);
     if (this.persisted.delete(visit.vid)) this.removedForLog.push(visit.vid);
     this.count -= 1;
+    // Gone: an index entry that still points here is stale.
+    visit.vid = -1;
   }
 }
 

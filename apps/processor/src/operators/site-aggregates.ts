@@ -42,9 +42,53 @@ export interface SiteAggregatesOutput {
  * (quarter, value, user) triples a checkpoint saw, not with its events. Engagement heartbeats are
  * bookkeeping of engaged time, not events of the site, and count here nowhere.
  */
+interface Stat {
+  pageviews: number;
+  events: number;
+}
+
+/** One site's minute (stats) or quarter hour (presence): values of each dimension apart. */
+interface Buckets<T> {
+  total: T;
+  pages: Map<string, T>;
+  names: Map<string, T>;
+  props: Map<string, Map<string, T>>;
+}
+
+function buckets<T>(make: () => T): Buckets<T> {
+  return { total: make(), pages: new Map(), names: new Map(), props: new Map() };
+}
+
+function entry<K, T>(map: Map<K, T>, key: K, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+const newStat = (): Stat => ({ pageviews: 0, events: 0 });
+
+function count(stat: Stat, pageview: number): void {
+  stat.pageviews += pageview;
+  stat.events += 1;
+}
+const newUsers = (): Set<string> => new Set();
+const label = (value: string) => (value.length > MAX_VALUE_LENGTH ? value.slice(0, MAX_VALUE_LENGTH) : value);
+
+/**
+ * Site-level aggregates by event dimension (`event:page`, `event:name`, `event:props:<key>`, and
+ * the site total), as deltas per checkpoint: the checkpoint adds them to the minute, hour and day
+ * rollups in its own transaction, so they count every counted event exactly once without holding
+ * any state between checkpoints. What is written grows with the distinct (minute, value) pairs and
+ * (quarter, value, user) triples a checkpoint saw, not with its events. Engagement heartbeats are
+ * bookkeeping of engaged time, not events of the site, and count here nowhere. Held as nested maps
+ * (site, bucket, dimension, value) so that an event costs map look-ups, not key strings.
+ */
 export class SiteAggregates {
-  private stats = new Map<string, SiteStatDelta>();
-  private presence = new Map<string, PresenceRow>();
+  private stats = new Map<string, Map<number, Buckets<Stat>>>();
+  private presence = new Map<string, Map<number, Buckets<Set<string>>>>();
 
   /** Adds an event the window operator counted. */
   add(event: EnrichedEvent): void {
@@ -52,45 +96,66 @@ export class SiteAggregates {
     const minute = event.eventTime - (event.eventTime % MINUTE_MS);
     const quarter = event.eventTime - (event.eventTime % PRESENCE_BUCKET_MS);
     const pageview = event.type === 'page_view' ? 1 : 0;
-    const record = (dimension: string, value: string) => {
-      const label = value.length > MAX_VALUE_LENGTH ? value.slice(0, MAX_VALUE_LENGTH) : value;
-      const statKey = `${event.siteId}\u0000${minute}\u0000${dimension}\u0000${label}`;
-      let stat = this.stats.get(statKey);
-      if (!stat) {
-        stat = { siteId: event.siteId, minute, dimension, value: label, pageviews: 0, events: 0 };
-        this.stats.set(statKey, stat);
-      }
-      stat.pageviews += pageview;
-      stat.events += 1;
-      const presenceKey = `${event.siteId}\u0000${quarter}\u0000${dimension}\u0000${label}\u0000${event.userId}`;
-      if (!this.presence.has(presenceKey)) {
-        this.presence.set(presenceKey, { siteId: event.siteId, quarter, dimension, value: label, userId: event.userId });
-      }
-    };
-    record(TOTAL_DIMENSION, '');
-    record('event:page', pagePathOf(event.url));
-    record('event:name', eventNameOf(event));
+    const page = label(pagePathOf(event.url));
+    const name = label(eventNameOf(event));
+    const stats = entry(entry(this.stats, event.siteId, () => new Map<number, Buckets<Stat>>()), minute, () => buckets(newStat));
+    const users = entry(entry(this.presence, event.siteId, () => new Map<number, Buckets<Set<string>>>()), quarter, () => buckets(newUsers));
+    const user = event.userId;
+    count(stats.total, pageview);
+    users.total.add(user);
+    count(entry(stats.pages, page, newStat), pageview);
+    entry(users.pages, page, newUsers).add(user);
+    count(entry(stats.names, name, newStat), pageview);
+    entry(users.names, name, newUsers).add(user);
     if (event.type === 'custom' && event.props) {
-      for (const [key, value] of Object.entries(event.props)) record(`event:props:${key}`, String(value));
+      for (const key in event.props) {
+        const value = label(String(event.props[key]));
+        count(entry(entry(stats.props, key, () => new Map<string, Stat>()), value, newStat), pageview);
+        entry(entry(users.props, key, () => new Map<string, Set<string>>()), value, newUsers).add(user);
+      }
     }
   }
 
   /** Presence is personal data: an erased user's pending rows up to `erasedAt` go; counts stay. */
   erase(siteId: string, userId: string, erasedAt: number): void {
-    for (const [key, row] of this.presence) {
-      if (row.siteId === siteId && row.userId === userId && row.quarter <= erasedAt) this.presence.delete(key);
+    for (const [quarter, users] of this.presence.get(siteId) ?? []) {
+      if (quarter > erasedAt) continue;
+      users.total.delete(userId);
+      for (const set of users.pages.values()) set.delete(userId);
+      for (const set of users.names.values()) set.delete(userId);
+      for (const values of users.props.values()) for (const set of values.values()) set.delete(userId);
     }
   }
 
   /** What was added since the last call; the caller writes it with its checkpoint. */
   take(): SiteAggregatesOutput {
-    const output = { stats: [...this.stats.values()], presence: [...this.presence.values()] };
+    const stats: SiteStatDelta[] = [];
+    for (const [siteId, minutes] of this.stats) {
+      for (const [minute, b] of minutes) {
+        const push = (dimension: string, value: string, s: Stat) => stats.push({ siteId, minute, dimension, value, pageviews: s.pageviews, events: s.events });
+        push(TOTAL_DIMENSION, '', b.total);
+        for (const [value, s] of b.pages) push('event:page', value, s);
+        for (const [value, s] of b.names) push('event:name', value, s);
+        for (const [key, values] of b.props) for (const [value, s] of values) push(`event:props:${key}`, value, s);
+      }
+    }
+    const presence: PresenceRow[] = [];
+    for (const [siteId, quarters] of this.presence) {
+      for (const [quarter, b] of quarters) {
+        const push = (dimension: string, value: string, users: Set<string>) => {
+          for (const userId of users) presence.push({ siteId, quarter, dimension, value, userId });
+        };
+        push(TOTAL_DIMENSION, '', b.total);
+        for (const [value, users] of b.pages) push('event:page', value, users);
+        for (const [value, users] of b.names) push('event:name', value, users);
+        for (const [key, values] of b.props) for (const [value, users] of values) push(`event:props:${key}`, value, users);
+      }
+    }
     this.stats = new Map();
     this.presence = new Map();
-    return output;
+    return { stats, presence };
   }
 }
-
 /** Plausible's names: "pageview" for page views, the custom name for custom events. */
 export function eventNameOf(event: Pick<EnrichedEvent, 'type' | 'name'>): string {
   if (event.type === 'page_view') return 'pageview';

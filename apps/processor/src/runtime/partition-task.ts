@@ -17,6 +17,9 @@ const SNAPSHOT_LOG_RATIO = 4;
  */
 export const MAX_RECORDS_PER_OUTBOX_ENTRY = 20_000;
 
+/** Past this many records behind the log end, a partition is catching up, not live. */
+export const CATCH_UP_BACKLOG = 20_000;
+
 export type InputOutcome = ProcessOutcome | 'undecodable' | 'replayed';
 
 /**
@@ -44,6 +47,8 @@ export class PartitionTask {
   /** After a rewind, records past `nextOffset` are ignored until the seek takes effect. */
   private awaitingSeek = true;
   private undecodable: OutboxRecord[] = [];
+  /** Records on the partition past the last batch read: a large backlog means catching up. */
+  backlog = 0;
 
   constructor(
     readonly ref: PartitionRef,
@@ -120,7 +125,7 @@ export class PartitionTask {
    * the next one.
    */
   cutCheckpoint(now: number): Checkpoint {
-    const fired = this.operator.onTimer(now);
+    const fired = this.operator.onTimer(now, this.backlog < CATCH_UP_BACKLOG);
     const delta = this.operator.takeDelta();
     const records: OutboxRecord[] = [];
     for (const result of fired.results) records.push({ t: 'metrics', k: result.userId, v: JSON.stringify(result) });

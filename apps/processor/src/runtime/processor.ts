@@ -257,6 +257,7 @@ export class Processor {
       }
     }
     if (lastApplied !== undefined) resolveOffset(lastApplied);
+    task.backlog = Math.max(0, Number(batch.highWatermark) - task.nextOffset);
     for (const [outcome, count] of outcomes) this.metrics?.eventsIn.inc({ outcome }, count);
     if (counted > 0) this.freshness.recordEvents(counted, now);
     if (counted > 0) await heartbeat();

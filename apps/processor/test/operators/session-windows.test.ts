@@ -180,3 +180,17 @@ describe('partition operator', () => {
     assert.deepEqual(restored.onTimer(T0).visits.map((v) => [v.events, v.revision]), [[2, 1]]);
   });
 });
+
+describe('visits during a catch-up', () => {
+  test('open visits wait while the runtime works off a backlog; closed ones still go out; all go out once live', () => {
+    const config = { windowSizeMs: 5000, outOfOrdernessMs: 2000, allowedLatenessMs: LATENESS, idleTimeoutMs: 1000, retryHorizonMs: 5000, countBots: false, sessionGapMs: GAP };
+    const op = new PartitionOperator(config, T0);
+    op.process(event(T0), T0);
+    op.process(event(T0 + 1000, { userId: 'u2' }), T0);
+    assert.deepEqual(op.onTimer(T0, false).visits, [], 'catching up: nothing open is emitted');
+    op.process(event(T0 + 200_000, { userId: 'u3' }), T0); // closes u1 and u2 (end + gap + lateness passed)
+    const closing = op.onTimer(T0, false).visits;
+    assert.deepEqual(closing.map((v) => [v.userId, v.open, v.revision]).sort(), [['u1', false, 0], ['u2', false, 0]]);
+    assert.deepEqual(op.onTimer(T0, true).visits.map((v) => [v.userId, v.open]), [['u3', true]], 'live again: the held open visit goes out');
+  });
+});
