@@ -5,18 +5,9 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { TopicNames, VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
-import { referenceKey, referenceWindows, type ReferenceOutput } from '../../apps/processor/test/support/reference.js';
-import {
-  compareSiteAggregatesWithReference,
-  compareVisitsWithReference,
-  readSiteAggregates,
-  compareWithReference,
-  readTopicLog,
-  readUserMetrics,
-  readUserSessions,
-  sentinelEvent,
-  toReferenceEvents,
-} from '../../apps/processor/test/support/stream.js';
+import { compareSiteAggregatesWithReference, compareVisitsWithReference, compareWithReference } from '@clickstream/reconcile/comparison';
+import { referenceKey, referenceWindows, toReferenceEvents, type ReferenceOutput } from '@clickstream/reconcile/reference-model';
+import { readSiteAggregates, readTopicLog, readUserMetrics, readUserSessions, sentinelEvent } from '../../apps/processor/test/support/stream.js';
 
 export const OPERATOR = { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000 };
 

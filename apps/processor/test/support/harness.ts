@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serviceCommand } from '@clickstream/local-infra';
-import type { VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
-import { referenceWindows, type ReferenceOutput } from './reference.js';
-import { compareSiteAggregatesWithReference, compareVisitsWithReference, compareWithReference, readSiteAggregates, readTopicLog, readUserMetrics, readUserSessions, toReferenceEvents } from './stream.js';
+import type { VisitDeletionMarker, VisitResult, WindowDeletionMarker, WindowResult } from '@clickstream/shared';
+import { compareSiteAggregatesWithReference, compareVisitsWithReference, compareWithReference } from '@clickstream/reconcile/comparison';
+import { referenceWindows, toReferenceEvents, type ReferenceOutput } from '@clickstream/reconcile/reference-model';
+import { readSiteAggregates, readTopicLog, readUserMetrics, readUserSessions } from './stream.js';
 import type { TopicNames } from '@clickstream/shared';
 
 /** Visits end after 20 s here, so streams of a minute or two hold many visits, merges and final ones. */
@@ -22,7 +23,7 @@ export async function referenceFor(brokers: string[], topics: TopicNames): Promi
 /** Reads both sinks (the topics read_committed) and lists every difference from the reference. */
 export async function sinkProblems(brokers: string[], topics: TopicNames, databaseUrl: string, reference: ReferenceOutput): Promise<string[]> {
   const rows = await readUserMetrics(databaseUrl);
-  const metrics = (await readTopicLog(brokers, topics.metrics)).flat().map((m) => JSON.parse(m.value) as WindowResult);
+  const metrics = (await readTopicLog(brokers, topics.metrics)).flat().map((m) => JSON.parse(m.value) as WindowResult | WindowDeletionMarker);
   const late = (await readTopicLog(brokers, topics.late)).flat().map((m) => (JSON.parse(m.value) as { id: string }).id);
   const sessions = (await readTopicLog(brokers, topics.sessions)).flat().map((m) => JSON.parse(m.value) as VisitResult | VisitDeletionMarker);
   return [

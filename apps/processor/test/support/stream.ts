@@ -1,9 +1,9 @@
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import pg from 'pg';
 import { toVisitResult, toWindowResult, type UserSessionsRow } from '@clickstream/db';
-import type { EnrichedEvent, VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
+import type { EnrichedEvent, VisitResult, WindowResult } from '@clickstream/shared';
 import { seededRandom } from '@clickstream/local-infra/testing';
-import { presenceKey, referenceKey, siteStatKey, type ReferenceEvent, type ReferenceOutput } from './reference.js';
+import { presenceKey, referenceKey, siteStatKey } from '@clickstream/reconcile/reference-model';
 
 export { seededRandom };
 
@@ -184,10 +184,6 @@ export async function readTopicLog(
   return logs;
 }
 
-export function toReferenceEvents(logs: Array<Array<{ value: string }>>): ReferenceEvent[][] {
-  return logs.map((log) => log.map((m) => JSON.parse(m.value) as ReferenceEvent));
-}
-
 export async function readUserMetrics(databaseUrl: string): Promise<Map<string, WindowResult>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -242,133 +238,4 @@ export async function readSiteAggregates(databaseUrl: string): Promise<{ stats: 
   } finally {
     await client.end();
   }
-}
-
-/** The site rollups and presence rows against the reference, row by row. */
-export function compareSiteAggregatesWithReference(reference: ReferenceOutput, actual: Awaited<ReturnType<typeof readSiteAggregates>>): string[] {
-  const problems: string[] = [];
-  for (const [key, expected] of reference.siteStats) {
-    const row = actual.stats.get(key);
-    if (!row) problems.push(`site rollups lack ${key}`);
-    else if (row.pageviews !== expected.pageviews || row.events !== expected.events) {
-      problems.push(`site rollup ${key} = ${row.pageviews} pageviews / ${row.events} events, expected ${expected.pageviews} / ${expected.events}`);
-    }
-  }
-  for (const key of actual.stats.keys()) if (!reference.siteStats.has(key)) problems.push(`site rollups have unexpected ${key}`);
-  for (const key of reference.presence) if (!actual.presence.has(key)) problems.push(`visitor_presence lacks ${key}`);
-  for (const key of actual.presence) if (!reference.presence.has(key)) problems.push(`visitor_presence has unexpected ${key}`);
-  return problems.slice(0, 50);
-}
-
-const VISIT_FIELDS = [
-  'sessionEnd', 'durationMs', 'pageViews', 'events', 'entryPage', 'exitPage', 'source', 'utmSource', 'utmMedium',
-  'utmCampaign', 'country', 'browser', 'os', 'deviceType', 'bounce', 'open',
-] as const;
-
-type SessionRecord = VisitResult | VisitDeletionMarker;
-
-/**
- * Visits in `user_sessions` and on `user-sessions` (records in topic order, deletion markers
- * applied) against the reference; on the topic, a (visit, revision) seen twice without a deletion
- * between them is a duplicate delivery.
- */
-export function compareVisitsWithReference(reference: ReferenceOutput, rows: Map<string, VisitResult>, records: SessionRecord[]): string[] {
-  const problems: string[] = [];
-  const compare = (where: string, actual: Map<string, VisitResult>) => {
-    for (const [key, expected] of reference.visits) {
-      const visit = actual.get(key);
-      if (!visit) {
-        problems.push(`${where} lacks visit ${key}`);
-        continue;
-      }
-      for (const field of VISIT_FIELDS) {
-        if (visit[field] !== expected[field]) problems.push(`${where} visit ${key}.${field} = ${visit[field]}, expected ${expected[field]}`);
-      }
-    }
-    for (const key of actual.keys()) if (!reference.visits.has(key)) problems.push(`${where} has unexpected visit ${key}`);
-  };
-  compare('user_sessions', rows);
-  const latest = new Map<string, VisitResult>();
-  const seen = new Set<string>();
-  for (const record of records) {
-    if (record.siteId === 'sentinel') continue;
-    const key = referenceKey(record.siteId, record.userId, record.sessionStart);
-    if ('deleted' in record) {
-      latest.delete(key);
-      for (const id of [...seen]) if (id.startsWith(`${key}|`)) seen.delete(id);
-      continue;
-    }
-    const id = `${key}|${record.revision}`;
-    if (seen.has(id)) problems.push(`user-sessions has a duplicate record ${id}`);
-    seen.add(id);
-    const before = latest.get(key);
-    if (before && before.revision >= record.revision) problems.push(`user-sessions revisions of ${key} go back: ${before.revision} then ${record.revision}`);
-    latest.set(key, record);
-  }
-  compare('user-sessions', latest);
-  for (const [key, row] of rows) {
-    const last = latest.get(key);
-    if (last && last.revision !== row.revision) problems.push(`revision of visit ${key}: user_sessions ${row.revision}, topic ${last.revision}`);
-  }
-  return problems;
-}
-
-const METRIC_FIELDS = ['events', 'pageViews', 'clicks', 'customEvents', 'uniquePages', 'engagedMs', 'sessions'] as const;
-
-/**
- * Every way the sinks can differ from the reference, as readable lines: missing, extra or wrong
- * windows in PostgreSQL; on the topic, duplicate (key, revision) records, gaps in revisions, a
- * last revision that differs from the reference; late events lost or doubled.
- */
-export function compareWithReference(
-  reference: ReferenceOutput,
-  rows: Map<string, WindowResult>,
-  topicRecords: WindowResult[],
-  lateIds: string[],
-): string[] {
-  const problems: string[] = [];
-  for (const [key, expected] of reference.windows) {
-    const row = rows.get(key);
-    if (!row) {
-      problems.push(`user_metrics lacks ${key}`);
-      continue;
-    }
-    for (const field of METRIC_FIELDS) {
-      if (row[field] !== expected[field]) problems.push(`user_metrics ${key}.${field} = ${row[field]}, expected ${expected[field]}`);
-    }
-  }
-  for (const key of rows.keys()) if (!reference.windows.has(key)) problems.push(`user_metrics has unexpected ${key}`);
-
-  const byKey = new Map<string, WindowResult[]>();
-  for (const record of topicRecords) {
-    if (record.siteId === 'sentinel') continue;
-    const key = referenceKey(record.siteId, record.userId, record.windowStart);
-    const list = byKey.get(key) ?? [];
-    list.push(record);
-    byKey.set(key, list);
-  }
-  for (const [key, expected] of reference.windows) {
-    const records = byKey.get(key);
-    if (!records) {
-      problems.push(`user-metrics lacks ${key}`);
-      continue;
-    }
-    const revisions = records.map((r) => r.revision).sort((a, b) => a - b);
-    if (new Set(revisions).size !== revisions.length) problems.push(`user-metrics has duplicate revisions for ${key}: ${revisions}`);
-    if (revisions.some((r, i) => r !== i)) problems.push(`user-metrics revisions of ${key} are not 0..n: ${revisions}`);
-    const latest = records.reduce((a, b) => (b.revision > a.revision ? b : a));
-    for (const field of METRIC_FIELDS) {
-      if (latest[field] !== expected[field]) problems.push(`user-metrics ${key}.${field} = ${latest[field]}, expected ${expected[field]}`);
-    }
-    const row = rows.get(key);
-    if (row && row.revision !== latest.revision) problems.push(`revision of ${key}: user_metrics ${row.revision}, topic ${latest.revision}`);
-  }
-  for (const key of byKey.keys()) if (!reference.windows.has(key)) problems.push(`user-metrics has unexpected ${key}`);
-
-  const expectedLate = [...reference.lateEventIds].sort();
-  const actualLate = [...lateIds].sort();
-  if (JSON.stringify(expectedLate) !== JSON.stringify(actualLate)) {
-    problems.push(`website-clicks-late holds ${actualLate.length} events, expected ${expectedLate.length}`);
-  }
-  return problems;
 }

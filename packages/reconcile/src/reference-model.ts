@@ -1,8 +1,9 @@
 /**
- * An independent reference of the window semantics, written apart from the operator: it replays
- * each input partition's log in offset order and says which windows must exist with which
- * numbers, and which events must land on the late topic. It ignores timing (revisions depend on
- * when timers fire); the final numbers of each window do not.
+ * The independent reference of the window semantics, written apart from the processor's operator:
+ * it replays each input partition's log in offset order and says which windows, visits and site
+ * aggregates must exist with which numbers, and which events must land on the late topic. It
+ * ignores timing (revisions depend on when timers fire); the final numbers of each window do not.
+ * The processor's tests, the chaos run and `pnpm reconcile` all compare against this one model.
  */
 export interface ReferenceEvent {
   id: string;
@@ -68,6 +69,21 @@ export interface ReferenceOutput {
   /** Presence rows keyed by presenceKey. */
   presence: Set<string>;
   lateEventIds: string[];
+  /** Every id counted in a window (its first occurrence that was neither late nor erased). */
+  countedIds: Set<string>;
+  /** Per partition, the watermark the replay ended at (raised to `watermarkFloor` where given). */
+  watermarks: number[];
+  /** Per `${siteId}|${userId}`, the partition its first non-bot event was read from. */
+  partitionOf: Map<string, number>;
+  /** Events dropped by the erasure log. */
+  erasedEvents: number;
+}
+
+/** One entry of the erasure log (table user_erasures): the user's events with eventTime <= erasedAt count nowhere. */
+export interface ReferenceErasure {
+  siteId: string;
+  userId: string;
+  erasedAt: number;
 }
 
 export const siteStatKey = (table: string, siteId: string, bucketStart: string, dimension: string, value: string) =>
@@ -93,6 +109,19 @@ export interface ReferenceSettings {
   countBots?: boolean;
   /** SESSION_GAP_MS. */
   sessionGapMs?: number;
+  /** The erasure log to replay (contract, "Erasure"); erased events still move the watermark. */
+  erasures?: readonly ReferenceErasure[];
+  /**
+   * Ids a live processor put on website-clicks-late. Its watermark also follows the wall clock on
+   * idle partitions, so which events were too late is not in the log alone: an id listed here is
+   * too late at its first occurrence whatever the log's watermark says.
+   */
+  declaredLate?: ReadonlySet<string>;
+  /**
+   * Per partition, a watermark the partition is known to have reached beyond its log's (the live
+   * processor's checkpointed one): windows it passed are emitted, visits it closed are final.
+   */
+  watermarkFloor?: readonly number[];
 }
 
 interface Group {
@@ -114,7 +143,15 @@ interface Group {
  * not yet past lateness.
  */
 export function referenceWindows(partitions: ReferenceEvent[][], settings: ReferenceSettings): ReferenceOutput {
-  const { outOfOrdernessMs, allowedLatenessMs, sizeMs = 5000, retryHorizonMs = 30_000, countBots = false, sessionGapMs = 1_800_000 } = settings;
+  const { outOfOrdernessMs, allowedLatenessMs, sizeMs = 5000, retryHorizonMs = 30_000, countBots = false, sessionGapMs = 1_800_000, declaredLate } = settings;
+  const erasedAt = new Map<string, number>();
+  for (const e of settings.erasures ?? []) {
+    const user = `${e.siteId}|${e.userId}`;
+    erasedAt.set(user, Math.max(erasedAt.get(user) ?? Number.NEGATIVE_INFINITY, e.erasedAt));
+  }
+  const countedIds = new Set<string>();
+  const partitionOf = new Map<string, number>();
+  let erasedEvents = 0;
   const visits = new Map<string, ReferenceVisit>();
   const siteStats = new Map<string, { pageviews: number; events: number }>();
   const presence = new Set<string>();
@@ -141,12 +178,17 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
       maxSeen = Math.max(maxSeen, event.eventTime);
       if (event.isBot && !countBots) continue;
       const user = `${event.siteId}|${event.userId}`;
+      if (!partitionOf.has(user)) partitionOf.set(user, partition);
+      if (erasedAt.size > 0 && event.eventTime <= (erasedAt.get(user) ?? Number.NEGATIVE_INFINITY)) {
+        erasedEvents += 1;
+        continue;
+      }
       const countedStart = counted.get(user)?.get(event.id);
       if (countedStart !== undefined && countedStart + sizeMs + allowedLatenessMs + retryHorizonMs > watermark) continue;
       const lateIds = late.get(user);
       if (lateIds && lateIds.until > watermark && lateIds.ids.has(event.id)) continue;
       const start = Math.floor(event.eventTime / sizeMs) * sizeMs;
-      if (start + sizeMs + allowedLatenessMs <= watermark) {
+      if (start + sizeMs + allowedLatenessMs <= watermark || declaredLate?.has(event.id)) {
         lateEventIds.push(event.id);
         const holder = lateIds && lateIds.until > watermark ? lateIds : { ids: new Set<string>(), until: 0 };
         holder.ids.add(event.id);
@@ -155,6 +197,7 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
         continue;
       }
       groupOf(event, start).events.set(event.id, event);
+      countedIds.add(event.id);
       countedInOrder.push({ event, watermark });
       const ids = counted.get(user) ?? new Map<string, number>();
       ids.set(event.id, start);
@@ -168,7 +211,7 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
         }
       }
     }
-    const finalWatermark = maxSeen - outOfOrdernessMs;
+    const finalWatermark = Math.max(maxSeen - outOfOrdernessMs, settings.watermarkFloor?.[partition] ?? Number.NEGATIVE_INFINITY);
     finalWatermarks.push(finalWatermark);
     for (const { event } of countedInOrder) addSiteAggregates(event, siteStats, presence);
     for (const visit of referenceVisits(countedInOrder, sessionGapMs, allowedLatenessMs, finalWatermark)) {
@@ -195,7 +238,7 @@ export function referenceWindows(partitions: ReferenceEvent[][], settings: Refer
       sessions: new Set(events.map((e) => e.sessionId)).size,
     });
   }
-  return { windows, visits, siteStats, presence, lateEventIds };
+  return { windows, visits, siteStats, presence, lateEventIds, countedIds, watermarks: finalWatermarks, partitionOf, erasedEvents };
 }
 
 const TABLES = [
@@ -290,4 +333,9 @@ function referenceVisits(counted: Array<{ event: ReferenceEvent; watermark: numb
     }
   }
   return out;
+}
+
+/** Parses raw `website-clicks` values, partition by partition, for the replay. */
+export function toReferenceEvents(logs: Array<Array<{ value: string }>>): ReferenceEvent[][] {
+  return logs.map((log) => log.map((m) => JSON.parse(m.value) as ReferenceEvent));
 }
