@@ -12,6 +12,7 @@
  * Then live latency (BENCH_LIVE_SECONDS at BENCH_LIVE_RATE events/s), and with --soak <minutes>
  * (or BENCH_SOAK_MINUTES) a memory soak under live traffic at BENCH_SOAK_RATE events/s.
  *
+ * `--scale 1,2,3` drains with each number of processes in one group (default BENCH_INSTANCES).
  * Env: BENCH_EVENTS (2000000), BENCH_USERS (50000), BENCH_SCENARIOS (active,sparse), BENCH_INSTANCES (2),
  *      BENCH_LIVE_SECONDS (60), BENCH_LIVE_RATE (2000), BENCH_SOAK_RATE (5000).
  */
@@ -31,7 +32,13 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
 const WANTED = (process.env.BENCH_SCENARIOS ?? 'active,sparse').split(',');
-const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 2);
+const scaleFlag = process.argv.indexOf('--scale');
+/** Process counts to drain with in one consumer group (`--scale 1,2,3`); default BENCH_INSTANCES (2). */
+const SCALE = (scaleFlag >= 0 ? process.argv[scaleFlag + 1]! : (process.env.BENCH_INSTANCES ?? '2'))
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n >= 1);
+const INSTANCES = Math.max(...SCALE);
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 60);
 const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 2000);
 const soakFlag = process.argv.indexOf('--soak');
@@ -75,6 +82,8 @@ interface ScenarioFigures {
   /** The same drain with visits and site aggregates off: what the processor did before them. */
   windowsOnly?: DrainFigures;
   scaledOut?: { eventsPerSecond: number; cpuMicrosPerEvent: number };
+  /** Events/s by number of processes in one group. */
+  scale: Map<number, number>;
 }
 
 async function benchScenario(scenario: Scenario): Promise<ScenarioFigures> {
@@ -108,11 +117,19 @@ async function benchScenario(scenario: Scenario): Promise<ScenarioFigures> {
   say(`  PostgreSQL alone, the same upsert statement:   ${Math.round(upsertRowsPerSecond).toLocaleString()} rows/s`);
   say(`    = ${Math.round((upsertRowsPerSecond * scenario.events) / drained.windowsEmitted).toLocaleString()} events/s at this scenario's events per result`);
   let scaledOut: ScenarioFigures['scaledOut'];
-  if (INSTANCES > 1) {
-    scaledOut = await drainScaledOut(brokers, await freshDatabase(`clickstream_bench_${scenario.name}_scaled`), prefix, scenario.events, INSTANCES);
-    say(`  ${INSTANCES} processor processes, one consumer group:  ${Math.round(scaledOut.eventsPerSecond).toLocaleString()} events/s (ratio ${(scaledOut.eventsPerSecond / consumer).toFixed(2)}), ${scaledOut.cpuMicrosPerEvent.toFixed(1)} µs CPU per event`);
+  const scale = new Map<number, number>();
+  for (const instances of SCALE) {
+    if (instances === 1 && SCALE.length === 1) continue;
+    const figures = await drainScaledOut(brokers, await freshDatabase(`clickstream_bench_${scenario.name}_scaled${instances}`), prefix, scenario.events, instances);
+    scale.set(instances, figures.eventsPerSecond);
+    if (instances === INSTANCES) scaledOut = figures;
+    say(
+      `  ${instances} processor process(es), one consumer group: ${Math.round(figures.eventsPerSecond).toLocaleString()} events/s ` +
+        `(ratio to the plain consumer ${(figures.eventsPerSecond / consumer).toFixed(2)}, to the PostgreSQL ceiling ` +
+        `${(figures.eventsPerSecond / ((upsertRowsPerSecond * scenario.events) / drained.windowsEmitted)).toFixed(2)}), ${figures.cpuMicrosPerEvent.toFixed(1)} µs CPU per event`,
+    );
   }
-  return { scenario, consumer, parsingConsumer, upsertRowsPerSecond, drained, windowsOnly, scaledOut };
+  return { scenario, consumer, parsingConsumer, upsertRowsPerSecond, drained, windowsOnly, scaledOut, scale };
 }
 
 say(`processor bench: ${run}, 6 partitions, Kafka ${brokers.join(',')}`);

@@ -29,7 +29,7 @@ export async function drainScaledOut(
   total: number,
   instances: number,
 ): Promise<{ eventsPerSecond: number; cpuMicrosPerEvent: number }> {
-  const group = `${prefix}scaled`;
+  const group = `${prefix}scaled-${instances}`;
   const children: ChildProcess[] = [];
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
