@@ -159,10 +159,20 @@ function timeLabel(expr: string, unit: TimeUnit, tz: string): string {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function rangesJoin(intervals: readonly Interval[], params: Params): string {
+/**
+ * `FROM table alias ...` for the rows whose `column` lies in one of `intervals`, besides
+ * `conditions`. One interval is a plain range (the planner estimates it, and may scan in
+ * parallel); several join an unnest of their bounds.
+ */
+function fromRanges(table: string, alias: string, column: string, intervals: readonly Interval[], conditions: readonly string[], params: Params): string {
+  if (intervals.length === 1) {
+    const [[a, b]] = intervals as [Interval];
+    const bounds = [`${alias}.${column} >= ${params.add(iso(a), 'timestamptz')}`, `${alias}.${column} < ${params.add(iso(b), 'timestamptz')}`];
+    return `FROM ${table} ${alias} WHERE ${[...conditions, ...bounds].join(' AND ')}`;
+  }
   const lo = params.add(intervals.map(([a]) => iso(a)), 'timestamptz[]');
   const hi = params.add(intervals.map(([, b]) => iso(b)), 'timestamptz[]');
-  return `unnest(${lo}, ${hi}) AS r(lo, hi)`;
+  return `FROM unnest(${lo}, ${hi}) AS r(lo, hi) JOIN ${table} ${alias} ON ${[...conditions, `${alias}.${column} >= r.lo`, `${alias}.${column} < r.hi`].join(' AND ')}`;
 }
 
 const groupBy = (names: readonly string[]) => (names.length > 0 ? ` GROUP BY ${names.join(', ')}` : '');
@@ -232,9 +242,11 @@ export function planStatsQuery(q: StatsQuery): QueryPlan {
     for (const f of q.filters) {
       if (f.dimension.kind === 'visit') where.push(filterSql(`coalesce(s.${f.dimension.column}, '(not set)')`, f, params));
     }
-    const perUser =
-      `SELECT ${[...dims, 's.user_id', 'count(*) AS v', 'sum(s.page_views) AS pv', 'count(*) FILTER (WHERE s.bounce) AS b', 'sum(s.duration_ms) AS dur'].join(', ')}` +
-      ` FROM user_sessions s WHERE ${where.join(' AND ')} GROUP BY ${[...dimNames, 's.user_id'].join(', ')}`;
+    // Distinct visitors need one row per (dimensions, user) first; without them, one per visit.
+    const inner = sessionMetrics.includes('visitors')
+      ? `SELECT ${[...dims, 's.user_id', 'count(*) AS v', 'sum(s.page_views) AS pv', 'count(*) FILTER (WHERE s.bounce) AS b', 'sum(s.duration_ms) AS dur'].join(', ')}` +
+        ` FROM user_sessions s WHERE ${where.join(' AND ')} GROUP BY ${[...dimNames, 's.user_id'].join(', ')}`
+      : `SELECT ${[...dims, '1 AS v', 's.page_views AS pv', 's.bounce::int AS b', 's.duration_ms AS dur'].join(', ')} FROM user_sessions s WHERE ${where.join(' AND ')}`;
     const expr: Record<Metric, string> = {
       visitors: 'count(*)::numeric',
       visits: 'sum(v)::numeric',
@@ -247,14 +259,14 @@ export function planStatsQuery(q: StatsQuery): QueryPlan {
     sources.push({
       name: 'visits',
       metrics: sessionMetrics,
-      sql: `SELECT ${[...dimNames, ...sessionMetrics.map((m) => `${expr[m]} AS m_${m}`)].join(', ')} FROM (${perUser}) per_user${groupBy(dimNames)}`,
+      sql: `SELECT ${[...dimNames, ...sessionMetrics.map((m) => `${expr[m]} AS m_${m}`)].join(', ')} FROM (${inner}) per_user${groupBy(dimNames)}`,
     });
   }
 
   if (statMetrics.length > 0) {
     const key = params.add(eventKey, 'text');
     const rows = statPieces(pieces, timeDim?.unit === 'minute');
-    const conditions = eventFilters.map((f) => ` AND ${filterSql('g.value', f, params)}`).join('');
+    const conditions = [`g.site_id = ${site}`, `g.dimension = ${key}`, ...eventFilters.map((f) => filterSql('g.value', f, params))];
     const parts = (
       [
         ['site_stats_day', rows.day],
@@ -265,8 +277,7 @@ export function planStatsQuery(q: StatsQuery): QueryPlan {
       .filter(([, intervals]) => intervals.length > 0)
       .map(
         ([table, intervals]) =>
-          `SELECT g.bucket_start, g.value, g.pageviews, g.events FROM ${rangesJoin(intervals, params)} JOIN ${table} g` +
-          ` ON g.site_id = ${site} AND g.dimension = ${key} AND g.bucket_start >= r.lo AND g.bucket_start < r.hi${conditions}`,
+          `SELECT g.bucket_start, g.value, g.pageviews, g.events ${fromRanges(table, 'g', 'bucket_start', intervals, conditions, params)}`,
       );
     const dims = q.dimensions.map((d, i) => `${d.kind === 'time' ? timeLabel('t.bucket_start', d.unit, tz) : 't.value'} AS d${i}`);
     const expr = { pageviews: 'sum(t.pageviews)::numeric', events: 'sum(t.events)::numeric' } as Record<Metric, string>;
@@ -291,20 +302,18 @@ export function planStatsQuery(q: StatsQuery): QueryPlan {
     if (read.quarters.length > 0) {
       // Parameters are added only for the parts that use them: PostgreSQL needs a type for each.
       const key = params.add(eventKey, 'text');
-      const conditions = eventFilters.map((f) => ` AND ${filterSql('p.value', f, params)}`).join('');
-      parts.push(
-        `SELECT p.bucket_start AS ts, p.value, p.user_id FROM ${rangesJoin(read.quarters, params)} JOIN visitor_presence p` +
-          ` ON p.site_id = ${site} AND p.dimension = ${key} AND p.bucket_start >= r.lo AND p.bucket_start < r.hi${conditions}`,
-      );
+      const conditions = [`p.site_id = ${site}`, `p.dimension = ${key}`, ...eventFilters.map((f) => filterSql('p.value', f, params))];
+      parts.push(`SELECT p.bucket_start AS ts, p.value, p.user_id ${fromRanges('visitor_presence', 'p', 'bucket_start', read.quarters, conditions, params)}`);
     }
     if (read.windows.length > 0) {
-      parts.push(
-        `SELECT w.window_start AS ts, ''::text AS value, w.user_id FROM ${rangesJoin(read.windows, params)} JOIN user_metrics w` +
-          ` ON w.site_id = ${site} AND w.window_start >= r.lo AND w.window_start < r.hi AND w.page_views + w.clicks + w.custom_events > 0`,
-      );
+      const conditions = [`w.site_id = ${site}`, 'w.page_views + w.clicks + w.custom_events > 0'];
+      parts.push(`SELECT w.window_start AS ts, ''::text AS value, w.user_id ${fromRanges('user_metrics', 'w', 'window_start', read.windows, conditions, params)}`);
     }
     const dims = q.dimensions.map((d, i) => `${d.kind === 'time' ? timeLabel('x.ts', d.unit, tz) : 'x.value'} AS d${i}`);
-    const distinct = `SELECT DISTINCT ${[...dims, 'x.user_id'].join(', ')} FROM (${parts.join(' UNION ALL ')}) x`;
+    // OFFSET 0 plans the rows apart from the DISTINCT: otherwise the planner may walk the
+    // (site_id, user_id) index for users in order and fetch every heap row, which is many times
+    // slower than hashing what the range scan returns.
+    const distinct = `SELECT DISTINCT ${[...dims, 'x.user_id'].join(', ')} FROM (SELECT * FROM (${parts.join(' UNION ALL ')}) y OFFSET 0) x`;
     sources.push({
       name: 'presence',
       metrics: presenceMetrics,
@@ -312,12 +321,22 @@ export function planStatsQuery(q: StatsQuery): QueryPlan {
     });
   }
 
-  const union = sources
-    .map((s) => `SELECT ${[...dimNames, ...q.metrics.map((m) => (s.metrics.includes(m) ? `m_${m}` : `NULL::numeric AS m_${m}`))].join(', ')} FROM ${s.name}`)
-    .join(' UNION ALL ');
-  const columns = [...dimNames, ...q.metrics.map((m) => `coalesce(max(m_${m}), 0) AS m_${m}`)];
-  if (q.includeTotalRows) columns.push('count(*) OVER () AS total_rows');
-  let sql = `WITH ${sources.map((s) => `${s.name} AS (${s.sql})`).join(', ')} SELECT ${columns.join(', ')} FROM (${union}) u${groupBy(dimNames)}`;
+  const ctes = `WITH ${sources.map((s) => `${s.name} AS (${s.sql})`).join(', ')}`;
+  let sql: string;
+  if (sources.length === 1) {
+    // One source holds every metric, already one row per dimension values.
+    const columns = [...dimNames, ...q.metrics.map((m) => `coalesce(m_${m}, 0) AS m_${m}`)];
+    if (q.includeTotalRows) columns.push('count(*) OVER () AS total_rows');
+    sql = `${ctes} SELECT ${columns.join(', ')} FROM ${sources[0]!.name}`;
+  } else {
+    // Each metric comes from one source: rows of equal dimension values are merged.
+    const union = sources
+      .map((s) => `SELECT ${[...dimNames, ...q.metrics.map((m) => (s.metrics.includes(m) ? `m_${m}` : `NULL::numeric AS m_${m}`))].join(', ')} FROM ${s.name}`)
+      .join(' UNION ALL ');
+    const columns = [...dimNames, ...q.metrics.map((m) => `coalesce(max(m_${m}), 0) AS m_${m}`)];
+    if (q.includeTotalRows) columns.push('count(*) OVER () AS total_rows');
+    sql = `${ctes} SELECT ${columns.join(', ')} FROM (${union}) u${groupBy(dimNames)}`;
+  }
   if (dimNames.length > 0) {
     const column = (name: string) => {
       const i = q.dimensions.findIndex((d) => d.name === name);
