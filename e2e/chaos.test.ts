@@ -1,7 +1,8 @@
 /**
  * The short chaos run of `npm test`: traffic through the real collector while the processor and
  * the collector are SIGKILLed, the broker and PostgreSQL restart and a second processor takes
- * over; every acknowledged event must be counted exactly once in both sinks. Adding partitions is
+ * over; every acknowledged event must be counted exactly once in both sinks, and `pnpm reconcile`
+ * over the run's range must agree. Adding partitions is
  * left to `pnpm chaos` (it needs a quiet gap and a collector restart, which would not fit here).
  */
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ test('five faults in turn lose and double nothing that the collector acknowledge
     eventsPerSec: 120,
     minGapMs: 2000,
     maxGapMs: 5000,
+    reconcile: true,
     log: (m) => process.stderr.write(`[chaos] ${m}\n`),
   });
   process.stderr.write(`${formatReport(report)}\n`);
@@ -28,4 +30,8 @@ test('five faults in turn lose and double nothing that the collector acknowledge
   assert.equal(report.doubleCounted, 0, 'no event counted twice');
   assert.equal(report.duplicateTopicRecords, 0, 'no duplicate (window, revision) on read_committed user-metrics');
   assert.deepEqual(report.problems, []);
+  // The exactness audit, as a user runs it, over the run's range and sites: it agrees.
+  assert.ok(report.reconcile, 'reconcile ran');
+  assert.ok(report.reconcile.ok, report.reconcile.text);
+  assert.match(report.reconcile.text, /user_metrics +[1-9][\d,]* +0 +0 +0/);
 });

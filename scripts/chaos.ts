@@ -3,7 +3,8 @@
  *   --faults <n> (default 24)  --seed <n> (default 1)  --rate <events/s> (default 150)
  *   --kinds a,b,…  (default every kind: kill-processor, kill-collector, restart-kafka,
  *                   restart-postgres, second-processor, add-partitions)
- * Prints the figures, writes them to test-results/chaos-report.json, exits 1 on any loss or double count.
+ * Prints the figures (and what `pnpm reconcile` over the run's range says), writes them to
+ * test-results/chaos-report.json, exits 1 on any loss, double count or disagreement.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ const report = await runChaos({
   faults: Number(values.faults),
   kinds: kinds as FaultKind[],
   eventsPerSec: Number(values.rate),
+  reconcile: true,
   log: (m) => process.stderr.write(`[chaos] ${m}\n`),
 });
 const text = formatReport(report);

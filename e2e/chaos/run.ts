@@ -14,6 +14,7 @@ import { startPrivateInfra, type PrivateInfra } from './infra.js';
 import { Service } from './services.js';
 import { Traffic, type TrafficStats } from './traffic.js';
 import { checkSinks, OPERATOR, produceSentinels, referenceFromLog, type SinkCheck } from './verify.js';
+import { reconcile } from '@clickstream/reconcile';
 
 export const FAULT_KINDS = ['kill-processor', 'kill-collector', 'restart-kafka', 'restart-postgres', 'second-processor', 'add-partitions'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -26,6 +27,8 @@ export interface ChaosOptions {
   /** Seeded pause between recovery and the next fault. */
   minGapMs?: number;
   maxGapMs?: number;
+  /** At the end, run the exactness audit (`pnpm reconcile`) over the run's range and sites too. */
+  reconcile?: boolean;
   log?: (message: string) => void;
 }
 
@@ -48,6 +51,8 @@ export interface ChaosReport extends Omit<SinkCheck, 'problems'> {
   traffic: TrafficStats;
   faults: FaultRecord[];
   drained: boolean;
+  /** The exactness audit over the run's event-time range and sites, when asked for. */
+  reconcile?: { ok: boolean; from: string; to: string; text: string };
   problems: string[];
 }
 
@@ -108,10 +113,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let processors = [await newProcessor()];
     await Promise.all([collector.waitHealthy(), processors[0]!.waitHealthy()]);
 
+    const baseTime = Math.floor((Date.now() - 12 * 3_600_000) / 5000) * 5000;
     const traffic = new Traffic({
       seed: options.seed,
       collectorUrl,
-      baseTime: Math.floor((Date.now() - 12 * 3_600_000) / 5000) * 5000,
+      baseTime,
       eventsPerSec: options.eventsPerSec ?? 150,
     });
     const started = Date.now();
@@ -209,6 +215,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sinks = await checkSinks(infra.brokers, infra.topics, infra.databaseUrl, logRef.reference);
     const problems = [...(drained ? [] : ['the pipeline did not drain to the reference within 4 minutes']), ...sinks.problems];
     if (logRef.lost.length > 0) problems.unshift(`${logRef.lost.length} acknowledged events are not in website-clicks, e.g. ${logRef.lost.slice(0, 5).join(', ')}`);
+    let audit: ChaosReport['reconcile'];
+    if (options.reconcile) {
+      // Whole minutes around the traffic's event time (sentinels closed everything in it).
+      const from = Math.floor(baseTime / 60_000) * 60_000;
+      const to = Math.ceil((traffic.eventClock + 1) / 60_000) * 60_000;
+      log(`reconcile ${new Date(from).toISOString()} – ${new Date(to).toISOString()}…`);
+      const result = await reconcile({
+        brokers: infra.brokers,
+        databaseUrl: infra.databaseUrl,
+        topics: infra.topics,
+        processorGroup: 'chaos-processor',
+        operator: { ...OPERATOR, retryHorizonMs: 30_000, sessionGapMs: 1_800_000, countBots: false },
+        sites: ['shop', 'blog', 'docs'],
+        from,
+        to,
+        // IDLE_TIMEOUT_MS is an hour here: watermarks follow event time only, so engaged time is exact.
+        engagement: 'exact',
+        waitMs: 60_000,
+      });
+      audit = { ok: result.ok, from: new Date(from).toISOString(), to: new Date(to).toISOString(), text: result.text };
+      if (!result.ok) problems.push(`pnpm reconcile disagrees:\n${result.text}`);
+    }
     return {
       seed: options.seed,
       durationMs,
@@ -221,6 +249,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       faults,
       drained,
       ...sinks,
+      reconcile: audit,
       problems,
     };
   } finally {
@@ -247,6 +276,7 @@ export function formatReport(report: ChaosReport): string {
     `requests ${report.traffic.requests}, 503s ${report.traffic.status503}, 429s ${report.traffic.status429}, connection errors ${report.traffic.networkErrors}, bodies re-sent ${report.traffic.resent}`,
     `recovery ms: min ${Math.min(...recoveries)}, median ${recoveries.sort((a, b) => a - b)[Math.floor(recoveries.length / 2)]}, max ${Math.max(...recoveries)}`,
     ...[...byKind].map(([kind, ms]) => `  ${kind.padEnd(18)} ${ms.join(', ')}`),
+    ...(report.reconcile ? [`reconcile ${report.reconcile.from} – ${report.reconcile.to}: ${report.reconcile.ok ? 'agrees' : 'DISAGREES'}`] : []),
     `problems: ${report.problems.length === 0 ? 'none' : ''}`,
     ...report.problems.slice(0, 20).map((p) => `  ${p}`),
   ];
