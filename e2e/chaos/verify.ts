@@ -7,7 +7,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { TopicNames, VisitDeletionMarker, VisitResult, WindowResult } from '@clickstream/shared';
 import { compareSiteAggregatesWithReference, compareVisitsWithReference, compareWithReference } from '@clickstream/reconcile/comparison';
 import { referenceKey, referenceWindows, toReferenceEvents, type ReferenceOutput } from '@clickstream/reconcile/reference-model';
-import { readSiteAggregates, readTopicLog, readUserMetrics, readUserSessions, sentinelEvent } from '../../apps/processor/test/support/stream.js';
+import { readSiteAggregates, readUserMetrics, readUserSessions } from '@clickstream/reconcile';
+import { readTopicLog, sentinelEvent } from '@clickstream/local-infra/testing';
 
 export const OPERATOR = { outOfOrdernessMs: 2000, allowedLatenessMs: 60_000 };
 

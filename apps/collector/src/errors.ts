@@ -11,7 +11,6 @@ export const COLLECTOR_ERRORS = Object.freeze({
   RATE_LIMITED: { status: 429, error: 'rate_limited', message: 'too many requests from this address; retry later' },
   INTERNAL: { status: 500, error: 'internal', message: 'internal error' },
   KAFKA_UNAVAILABLE: { status: 503, error: 'unavailable', message: 'events cannot be stored right now; nothing was accepted, retry later' },
-  SHUTTING_DOWN: { status: 503, error: 'shutting_down', message: 'the collector is stopping; retry later' },
 } as const);
 
 export type CollectorErrorCode = keyof typeof COLLECTOR_ERRORS;

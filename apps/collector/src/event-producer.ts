@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzipSync, unzip } from 'node:zlib';
 import kafkajs, { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
-import type { EnrichedEvent, InvalidEventRecord, TopicNames } from '@clickstream/shared';
+import type { TopicNames } from '@clickstream/shared';
 import { CollectorError } from './errors.js';
 import type { CollectorMetrics } from './metrics.js';
 import { ProduceBatcher, type BatchItem } from './produce-batcher.js';
@@ -125,15 +125,10 @@ export class EventProducer {
     return this.state === 'up';
   }
 
-  /** Resolves once Kafka acknowledged every message with acks=all; rejects with a 503 error otherwise. */
-  async sendEvents(events: EnrichedEvent[], invalid: InvalidEventRecord[]): Promise<void> {
-    await this.send({
-      clicks: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
-      invalid: invalid.map((r) => ({ value: JSON.stringify(r) })),
-    });
-  }
-
-  /** The same for messages already serialized: `clicks` keyed by user id, `invalid` unkeyed. */
+  /**
+   * Resolves once Kafka acknowledged every message with acks=all; rejects with a 503 error
+   * otherwise. Messages come serialized: `clicks` keyed by user id, `invalid` unkeyed.
+   */
   async send(messages: BatchItem<Message>): Promise<void> {
     if (this.state !== 'up') throw unavailable(this.state === 'closed' ? 'the collector is stopping' : 'Kafka is unreachable');
     await this.batcher.submit(messages);

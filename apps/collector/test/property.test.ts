@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { Value } from '@sinclair/typebox/value';
 import { collectTopic, testScope, waitFor } from '@clickstream/local-infra/testing';
-import { EnrichedEventSchema, eventTypeErrors, type ClientEvent } from '@clickstream/shared';
+import { EVENT_TYPES, EnrichedEventSchema, eventTypeErrors, type ClientEvent } from '@clickstream/shared';
 import { textErrors } from '../src/validate.js';
 import { startTestCollector } from './helpers.js';
 
@@ -22,7 +22,7 @@ const anyValue = fc.oneof(fc.jsonValue(), nastyString, fc.constant(undefined));
 
 const validEvent: fc.Arbitrary<ClientEvent> = fc.record({
   id: fc.stringMatching(/^[a-z0-9]{8,20}$/),
-  type: fc.constantFrom('page_view', 'click', 'engagement', 'custom'),
+  type: fc.constantFrom(...EVENT_TYPES),
   userId: fc.string({ minLength: 1, maxLength: 20 }),
   sessionId: fc.string({ minLength: 1, maxLength: 20 }),
   ts: fc.integer({ min: 0, max: 2_000_000_000_000 }),

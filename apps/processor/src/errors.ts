@@ -9,14 +9,3 @@ export class FencedError extends Error {
     this.name = 'FencedError';
   }
 }
-
-export class DeliveryError extends Error {
-  readonly retriable = true;
-  constructor(
-    readonly partition: number,
-    cause: unknown,
-  ) {
-    super(`partition ${partition}: delivering the outbox to Kafka failed: ${(cause as Error)?.message ?? cause}`);
-    this.name = 'DeliveryError';
-  }
-}

@@ -119,18 +119,6 @@ export async function collectTopic(
 
 export { waitFor };
 
-/** A seeded PRNG (mulberry32): the same seed gives the same stream, so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A desktop browser's User-Agent. Node's fetch says "node" and headless Chromium says
  * "HeadlessChrome", which the collector rightly flags as bots, and bots count in no metric: a
@@ -138,3 +126,5 @@ export function seededRandom(seed: number): () => number {
  */
 export const DESKTOP_USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+export { generateStream, outboxDrained, produceStream, readTopicLog, seededRandom, sentinelEvent, type StreamOptions } from './event-streams.js';

@@ -31,3 +31,4 @@ export {
   type Tally,
   type EngagementRule,
 } from './comparison.js';
+export { readUserMetrics, readUserSessions, readSiteAggregates, postgresMatches, SENTINEL_SITE } from './table-reader.js';

@@ -12,10 +12,9 @@ import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { recordErasure } from '@clickstream/db';
-import { createTestDatabase, createTestTopics, testBrokers, testScope, uniqueId, waitFor } from '@clickstream/local-infra/testing';
+import { createTestDatabase, createTestTopics, generateStream, produceStream, readTopicLog, testBrokers, testScope, uniqueId, waitFor } from '@clickstream/local-infra/testing';
 import { parseProcessorConfig, Processor } from '@clickstream/processor';
 import type { EnrichedEvent, VisitDeletionMarker, WindowDeletionMarker } from '@clickstream/shared';
-import { generateStream, produceStream, readTopicLog } from '../../../apps/processor/test/support/stream.js';
 import { CHECKS, latestReconcileRuns, reconcile, type ReconcileOptions, type ReconcileSummary } from '../src/index.js';
 import { runCli } from '../src/cli.js';
 

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { WindowResult } from '@clickstream/shared';
-import { WINDOW_MS } from './time-range.js';
+import { WINDOW_SIZE_MS, type WindowResult } from '@clickstream/shared';
 
 /**
  * Every query the API runs over `user_metrics`, parameterised. A window [s, s + 5 s) is in a
@@ -32,7 +31,7 @@ export async function userWindows(
       WHERE site_id = $1 AND user_id = $2 AND window_start > $3 AND window_start < $4
       ORDER BY window_start
       LIMIT $5`,
-    [q.siteId, q.userId, new Date(q.from - WINDOW_MS), new Date(q.to), q.limit],
+    [q.siteId, q.userId, new Date(q.from - WINDOW_SIZE_MS), new Date(q.to), q.limit],
   );
   return rows.map(toWindowResult);
 }
@@ -58,7 +57,7 @@ export async function timeline(db: Queryable, q: { siteId: string; from: number;
                FROM site_window_deltas WHERE site_id = $1 AND window_start > $2 AND window_start < $3) AS parts
       GROUP BY window_start
      HAVING sum(active_users) > 0`,
-    [q.siteId, new Date(q.from - WINDOW_MS), new Date(q.to)],
+    [q.siteId, new Date(q.from - WINDOW_SIZE_MS), new Date(q.to)],
   );
   const points = new Map<number, TimelinePoint>();
   for (const r of rows) {
@@ -89,7 +88,7 @@ export async function topUsers(
       GROUP BY user_id
       ORDER BY ${order} DESC, user_id
       LIMIT $4`,
-    [q.siteId, new Date(q.from - WINDOW_MS), new Date(q.to), q.limit],
+    [q.siteId, new Date(q.from - WINDOW_SIZE_MS), new Date(q.to), q.limit],
   );
   return rows.map((r) => ({
     userId: r.user_id,

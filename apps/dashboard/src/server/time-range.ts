@@ -1,7 +1,5 @@
 import { DashboardError } from './errors.js';
 
-/** Window size of the contract: 5-second tumbling windows aligned to the epoch. */
-export const WINDOW_MS = 5000;
 export const DEFAULT_RANGE_MS = 15 * 60 * 1000;
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -49,10 +47,6 @@ export function resolveRange(query: { from?: string; to?: string }, now: number,
     throw new DashboardError('INVALID_RANGE', `from..to spans more than ${formatSpan(maxSpanMs)}; ask for a shorter range`);
   }
   return { from, to };
-}
-
-export function windowStartOf(ms: number): number {
-  return ms - (((ms % WINDOW_MS) + WINDOW_MS) % WINDOW_MS);
 }
 
 function formatSpan(ms: number): string {

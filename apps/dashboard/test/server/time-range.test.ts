@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { windowStartOf } from '@clickstream/shared';
 import { DashboardError } from '../../src/server/errors.js';
-import { DAY_MS, parseTime, resolveRange, windowStartOf } from '../../src/server/time-range.js';
+import { DAY_MS, parseTime, resolveRange } from '../../src/server/time-range.js';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 3);
 
@@ -34,7 +35,7 @@ test('resolveRange: default is the last 15 minutes; from must precede to; the sp
   assert.deepEqual(resolveRange({ from: '0', to: String(DAY_MS) }, NOW, DAY_MS), { from: 0, to: DAY_MS });
 });
 
-test('windowStartOf aligns to the epoch in 5-second steps', () => {
+test('windowStartOf (the shared one the timeline uses) aligns to the epoch in 5-second steps', () => {
   assert.equal(windowStartOf(NOW), NOW - 3000);
   assert.equal(windowStartOf(10_000), 10_000);
   assert.equal(windowStartOf(14_999), 10_000);

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serviceCommand } from '@clickstream/local-infra';
-import type { VisitDeletionMarker, VisitResult, WindowDeletionMarker, WindowResult } from '@clickstream/shared';
+import { readTopicLog } from '@clickstream/local-infra/testing';
+import { readSiteAggregates, readUserMetrics, readUserSessions } from '@clickstream/reconcile';
 import { compareSiteAggregatesWithReference, compareVisitsWithReference, compareWithReference } from '@clickstream/reconcile/comparison';
 import { referenceWindows, toReferenceEvents, type ReferenceOutput } from '@clickstream/reconcile/reference-model';
-import { readSiteAggregates, readTopicLog, readUserMetrics, readUserSessions } from './stream.js';
-import type { TopicNames } from '@clickstream/shared';
+import type { TopicNames, VisitDeletionMarker, VisitResult, WindowDeletionMarker, WindowResult } from '@clickstream/shared';
 
 /** Visits end after 20 s here, so streams of a minute or two hold many visits, merges and final ones. */
 export const OPERATOR_ENV = {
@@ -33,29 +33,9 @@ export async function sinkProblems(brokers: string[], topics: TopicNames, databa
   ];
 }
 
-/** Quick check used while waiting: PostgreSQL holds every reference window with its final numbers. */
-export async function postgresMatches(databaseUrl: string, reference: ReferenceOutput): Promise<boolean> {
-  const rows = await readUserMetrics(databaseUrl);
-  if (rows.size !== reference.windows.size) return false;
-  for (const [key, expected] of reference.windows) {
-    const row = rows.get(key);
-    if (!row || row.events !== expected.events || row.clicks !== expected.clicks || row.engagedMs !== expected.engagedMs) return false;
-  }
-  return true;
-}
-
-/** Whether the processor group's outbox has been fully delivered to Kafka for every partition. */
-export async function outboxDrained(databaseUrl: string): Promise<boolean> {
-  const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query('SELECT count(*)::int AS n FROM processor_outbox');
-    return rows[0].n === 0;
-  } finally {
-    await client.end();
-  }
-}
+// Shared with the chaos run: waiting for PostgreSQL to match the reference, and for the outbox.
+export { postgresMatches } from '@clickstream/reconcile';
+export { outboxDrained } from '@clickstream/local-infra/testing';
 
 export interface ProcessorProcess {
   child: ChildProcess;

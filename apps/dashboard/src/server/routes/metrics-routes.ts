@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { WINDOW_SIZE_MS, windowStartOf } from '@clickstream/shared';
 import type { UserErasure } from '../erasure.js';
 import { DashboardError } from '../errors.js';
 import { listSites, timeline, topUsers, userExists, userWindows, type Queryable, type TimelinePoint } from '../metrics-store.js';
@@ -16,7 +17,7 @@ import {
   UserMetricsReply,
   UserParams,
 } from '../schemas.js';
-import { DAY_MS, WINDOW_MS, resolveRange, windowStartOf } from '../time-range.js';
+import { DAY_MS, resolveRange } from '../time-range.js';
 
 export interface MetricsRoutesDeps {
   db: Queryable;
@@ -139,7 +140,7 @@ export async function metricsRoutes(fastify: FastifyInstance, { db, now, erasure
 /** Every window overlapping [from, to), with zeros where nothing was stored, so charts show no holes. */
 export function denseTimeline(points: ReadonlyMap<number, TimelinePoint>, from: number, to: number): TimelinePoint[] {
   const out: TimelinePoint[] = [];
-  for (let start = windowStartOf(from); start < to; start += WINDOW_MS) {
+  for (let start = windowStartOf(from); start < to; start += WINDOW_SIZE_MS) {
     out.push(
       points.get(start) ?? { windowStart: new Date(start).toISOString(), activeUsers: 0, events: 0, pageViews: 0, clicks: 0, engagedMs: 0 },
     );
