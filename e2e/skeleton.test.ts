@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
-import { collectTopic, createTestDatabase, createTestTopics, testBrokers, testScope, uniqueId, waitFor } from '@clickstream/local-infra/testing';
+import { collectTopic, createTestDatabase, createTestTopics, testBrokers, testScope, uniqueId, waitFor, DESKTOP_USER_AGENT } from '@clickstream/local-infra/testing';
 import { parseCollectorConfig } from '@clickstream/collector/env';
 import { buildCollectorApp } from '@clickstream/collector/app';
 import { EventProducer } from '@clickstream/collector/event-producer';
@@ -40,7 +40,8 @@ test('one posted event becomes a user_metrics row and a committed user-metrics r
   const response = await collector.inject({
     method: 'POST',
     url: '/v1/events',
-    headers: { 'content-type': 'application/json' },
+    // Node's fetch says "node": a bot, which counts nowhere. This plays a person.
+    headers: { 'content-type': 'application/json', 'user-agent': DESKTOP_USER_AGENT },
     payload: { id: uniqueId('evt-'), type: 'page_view', userId, sessionId: 's1', ts: now, url: 'https://shop.example/cart?x=1' },
   });
   assert.equal(response.statusCode, 202, response.body);
