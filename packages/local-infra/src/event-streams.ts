@@ -158,7 +158,7 @@ export async function produceStream(
 export async function readTopicLog(
   brokers: string[],
   topic: string,
-  { readUncommitted = false, quietMs = 1500 } = {},
+  { readUncommitted = false, quietMs = 3000 } = {},
 ): Promise<Array<Array<{ offset: string; key: string | null; value: string }>>> {
   const kafka = new Kafka({ brokers, clientId: 'log-reader', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
