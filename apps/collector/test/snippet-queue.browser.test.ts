@@ -125,7 +125,8 @@ describe('snippet queue', () => {
     await b.reload();
     await b.waitForFunction(snippetLoaded);
     const after = await queuesOf(b);
-    assert.deepEqual(after.get(keyOfA), before.get(keyOfA), 'the living tab\'s queue was left alone');
+    // (Its lease end may have moved on: a failed send renews it.)
+    assert.deepEqual(after.get(keyOfA)?.events, before.get(keyOfA)!.events, 'the living tab\'s queue was left alone');
     assert.equal(after.size, 2);
     const ofB = [...after].find(([key]) => key !== keyOfA)![1].events;
     assert.equal(ofB.filter((e) => e.name === 'from-b').length, 3, 'the reloaded tab took back its own');

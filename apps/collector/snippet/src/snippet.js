@@ -75,14 +75,14 @@
   };
   const body = (events) => json({ sentAt: now(), events });
   const done = (batch) => (queue = queue.filter((e) => !batch.includes(e)));
-  const claim = () => {
+  const claim = safe(() => {
     for (const k in store)
       if (!k.indexOf('cs_q')) {
         const [until, events] = JSON.parse(store[k]);
         if (until < now()) delete store[k], queue.push(...events);
       }
     save();
-  };
+  });
 
   // One request at a time, with the whole queue; called every second and when the page is hidden.
   const post = (hiding) => {
@@ -166,13 +166,9 @@
     }),
     1e3,
   );
-  const hide = () => {
-    report();
-    post(1);
-  };
-  // Shown again (back from the back/forward cache too): take back what was released on hiding.
-  on('visibilitychange', () => (d.hidden ? hide() : (wake(), claim())));
-  on('pagehide', hide);
+  // Hidden (the page being left included: browsers fire this on leaving, and before the
+  // back/forward cache) or shown again: then take back what was released on hiding.
+  on('visibilitychange', () => (d.hidden ? (report(), post(1)) : (wake(), claim())));
   on('online', () => (retryAt = failures = 0));
 
   // Page views, SPA navigations included.
@@ -211,11 +207,13 @@
     identify: (id) => (userId = cut(String(id), 128) || userId),
     // A copy through JSON: a cyclic or exotic object fails here, not later inside a send.
     track: (name, props) => send('custom', { name: cut(String(name), 64), props: props && JSON.parse(json(props)) }),
-    // Opting out removes everything the snippet stored, and keeps only the choice.
+    // Opting out removes what the snippet stored, and keeps only the choice (queues of other
+    // tabs go when those tabs or the next page see it).
     optOut: () => {
-      for (const k in store) k.indexOf('cs_') || delete store[k];
       put('cs_o', 1);
-      queue = [];
+      delete store.cs_u;
+      delete store.cs_s;
+      save();
     },
     optIn: () => delete store.cs_o,
   };
