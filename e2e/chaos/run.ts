@@ -8,13 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { freePort, waitFor } from '@clickstream/local-infra';
-import { seededRandom } from '../../apps/processor/test/support/stream.js';
-import { postgresMatches, outboxDrained } from '../../apps/processor/test/support/harness.js';
+import { outboxDrained, seededRandom } from '@clickstream/local-infra/testing';
+import { postgresMatches, reconcile } from '@clickstream/reconcile';
 import { startPrivateInfra, type PrivateInfra } from './infra.js';
 import { Service } from './services.js';
 import { Traffic, type TrafficStats } from './traffic.js';
 import { checkSinks, OPERATOR, produceSentinels, referenceFromLog, type SinkCheck } from './verify.js';
-import { reconcile } from '@clickstream/reconcile';
 
 export const FAULT_KINDS = ['kill-processor', 'kill-collector', 'restart-kafka', 'restart-postgres', 'second-processor', 'add-partitions'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

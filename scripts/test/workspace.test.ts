@@ -1,6 +1,6 @@
 /** Rules of the workspace's manifests that no compiler checks. */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '@clickstream/local-infra';
@@ -10,6 +10,21 @@ interface Manifest {
   exports?: Record<string, string>;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+}
+
+/** TypeScript sources under a top folder, as paths from the repository root; node_modules and dist left out (unread). */
+function sourceFiles(top: string): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(repoRoot, dir), { withFileTypes: true }) as Dirent[]) {
+      if (entry.name === 'node_modules' || entry.name === 'dist') continue;
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(ts|tsx|mts)$/.test(entry.name)) files.push(path);
+    }
+  };
+  walk(top);
+  return files;
 }
 
 const manifest = (dir: string) => JSON.parse(readFileSync(join(repoRoot, dir, 'package.json'), 'utf8')) as Manifest;
@@ -51,15 +66,25 @@ test('the apps export named entry points only, and every deep import of an app i
     exported.set(name, new Set(Object.keys(exports)));
   }
   const imports: string[] = [];
-  for (const dir of ['apps', 'packages', 'e2e', 'scripts']) {
-    for (const file of readdirSync(join(repoRoot, dir), { recursive: true }) as string[]) {
-      if (file.includes('node_modules') || !/\.(ts|tsx|mts)$/.test(file)) continue;
-      const source = readFileSync(join(repoRoot, dir, file), 'utf8');
-      for (const m of source.matchAll(/from '(@clickstream\/(?:collector|processor|dashboard))(\/[^']*)?'/g)) {
-        imports.push(`${dir}/${file}: ${m[1]}${m[2] ?? ''}`);
-        assert.ok(exported.get(m[1]!)?.has(`.${m[2] ?? ''}`), `${dir}/${file} imports ${m[1]}${m[2] ?? ''}, which ${m[1]} does not export`);
-      }
+  for (const path of ['apps', 'packages', 'e2e', 'scripts'].flatMap(sourceFiles)) {
+    const source = readFileSync(join(repoRoot, path), 'utf8');
+    for (const m of source.matchAll(/from '(@clickstream\/(?:collector|processor|dashboard))(\/[^']*)?'/g)) {
+      imports.push(`${path}: ${m[1]}${m[2] ?? ''}`);
+      assert.ok(exported.get(m[1]!)?.has(`.${m[2] ?? ''}`), `${path} imports ${m[1]}${m[2] ?? ''}, which ${m[1]} does not export`);
     }
   }
   assert.ok(imports.length > 0, 'some code imports the apps (the end-to-end tests)');
+});
+
+test("no code outside an app imports the app's test files: shared test helpers live in @clickstream/local-infra/testing", () => {
+  const offenders: string[] = [];
+  const files = ['apps', 'packages', 'e2e', 'scripts'].flatMap(sourceFiles);
+  for (const path of files) {
+    const ownApp = /^apps\/([^/]+)\//.exec(path)?.[1];
+    for (const m of readFileSync(join(repoRoot, path), 'utf8').matchAll(/from '([^']*\/apps\/([^/']+)\/test\/[^']*)'/g)) {
+      if (m[2] !== ownApp) offenders.push(`${path} imports ${m[1]}`);
+    }
+  }
+  assert.ok(files.length > 100, 'the workspace was scanned');
+  assert.deepEqual(offenders, []);
 });
