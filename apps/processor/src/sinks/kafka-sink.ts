@@ -14,6 +14,9 @@ import type { CrashPoints } from '../crash-points.js';
 /** Well under the broker's default 1 MiB `message.max.bytes`, leaving room for batch overhead. */
 const MAX_SEND_BYTES = 512 * 1024;
 
+/** Between two reads of the delivered sequence number at a claim (see settledDeliveredSeq). */
+const SETTLE_MS = 250;
+
 export class KafkaOutboxSink {
   private producer: Producer | undefined;
   /** Once closed (partition released), no producer may stay connected, even one mid-connect. */
@@ -58,7 +61,26 @@ export class KafkaOutboxSink {
     // InitProducerId runs lazily at the first transaction (kafkajs #296): open and abort one now.
     const fence = await producer.transaction();
     await fence.abort();
-    return this.deliveredSeq();
+    return this.settledDeliveredSeq();
+  }
+
+  /**
+   * The delivered sequence number once it has settled. Fencing waits until the previous owner's
+   * last transaction is complete, but the group coordinator applies that transaction's offset
+   * commit a moment after its commit marker is written, and kafkajs' OffsetFetch (v4) cannot ask
+   * for stable offsets (KIP-447's require_stable, v7): a read in that moment returns the previous
+   * sequence number, and the entries after it would be delivered a second time. Reading again
+   * until two reads a short while apart agree closes that window in practice.
+   */
+  private async settledDeliveredSeq(): Promise<number> {
+    let seq = await this.deliveredSeq();
+    for (let read = 0; read < 5; read++) {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const again = await this.deliveredSeq();
+      if (again === seq) return seq;
+      seq = Math.max(seq, again);
+    }
+    return seq;
   }
 
   async deliveredSeq(): Promise<number> {
