@@ -39,12 +39,13 @@ export interface PartitionOutput extends FiredOutput {
 export class PartitionOperator {
   private readonly windows: WindowOperator;
   private readonly sessions: SessionWindows;
-  private readonly site = new SiteAggregates();
+  private readonly site: SiteAggregates;
   private readonly siteAnalytics: boolean;
 
   constructor(config: PartitionOperatorConfig, now: number, restored?: PartitionSnapshot) {
     this.windows = new WindowOperator(config, now, restored);
     this.siteAnalytics = config.siteAnalytics !== false;
+    this.site = new SiteAggregates(config.allowedLatenessMs);
     this.sessions = new SessionWindows(
       { gapMs: config.sessionGapMs, allowedLatenessMs: config.allowedLatenessMs },
       restored && { visits: restored.visits ?? [], nextVid: restored.nextVisitId ?? 1 },
@@ -96,7 +97,7 @@ export class PartitionOperator {
   onTimer(now: number, emitOpenVisits = true): PartitionOutput {
     const fired = this.windows.onTimer(now);
     const visits = this.sessions.onTimer(this.windows.currentWatermark, emitOpenVisits);
-    return { ...fired, visits: visits.visits, visitDeletions: visits.deletions, site: this.site.take() };
+    return { ...fired, visits: visits.visits, visitDeletions: visits.deletions, site: this.site.take(this.windows.currentWatermark) };
   }
 
   /** Applies an erasure to every operator (see the contract's "Erasure"). */

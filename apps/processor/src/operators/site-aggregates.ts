@@ -87,8 +87,18 @@ const label = (value: string) => (value.length > MAX_VALUE_LENGTH ? value.slice(
  * (site, bucket, dimension, value) so that an event costs map look-ups, not key strings.
  */
 export class SiteAggregates {
+  constructor(private readonly allowedLatenessMs: number) {}
+
   private stats = new Map<string, Map<number, Buckets<Stat>>>();
-  private presence = new Map<string, Map<number, Buckets<Set<string>>>>();
+  /**
+   * Users seen per (site, quarter, dimension, value), kept across checkpoints until the quarter
+   * can take no more events, so a presence row is written once, not at every checkpoint in which
+   * the user shows up again. Not checkpointed: after a restart a row may be written again, which
+   * its ON CONFLICT DO NOTHING absorbs.
+   */
+  private seen = new Map<string, Map<number, Buckets<Set<string>>>>();
+  /** Presence rows first seen since the last take. */
+  private fresh: PresenceRow[] = [];
 
   /** Adds an event the window operator counted. */
   add(event: EnrichedEvent): void {
@@ -99,26 +109,28 @@ export class SiteAggregates {
     const page = label(pagePathOf(event.url));
     const name = label(eventNameOf(event));
     const stats = entry(entry(this.stats, event.siteId, () => new Map<number, Buckets<Stat>>()), minute, () => buckets(newStat));
-    const users = entry(entry(this.presence, event.siteId, () => new Map<number, Buckets<Set<string>>>()), quarter, () => buckets(newUsers));
+    const users = entry(entry(this.seen, event.siteId, () => new Map<number, Buckets<Set<string>>>()), quarter, () => buckets(newUsers));
+    const site = event.siteId;
     const user = event.userId;
     count(stats.total, pageview);
-    users.total.add(user);
+    this.see(users.total, site, quarter, TOTAL_DIMENSION, '', user);
     count(entry(stats.pages, page, newStat), pageview);
-    entry(users.pages, page, newUsers).add(user);
+    this.see(entry(users.pages, page, newUsers), site, quarter, 'event:page', page, user);
     count(entry(stats.names, name, newStat), pageview);
-    entry(users.names, name, newUsers).add(user);
+    this.see(entry(users.names, name, newUsers), site, quarter, 'event:name', name, user);
     if (event.type === 'custom' && event.props) {
       for (const key in event.props) {
         const value = label(String(event.props[key]));
         count(entry(entry(stats.props, key, () => new Map<string, Stat>()), value, newStat), pageview);
-        entry(entry(users.props, key, () => new Map<string, Set<string>>()), value, newUsers).add(user);
+        this.see(entry(entry(users.props, key, () => new Map<string, Set<string>>()), value, newUsers), site, quarter, `event:props:${key}`, value, user);
       }
     }
   }
 
   /** Presence is personal data: an erased user's pending rows up to `erasedAt` go; counts stay. */
   erase(siteId: string, userId: string, erasedAt: number): void {
-    for (const [quarter, users] of this.presence.get(siteId) ?? []) {
+    this.fresh = this.fresh.filter((p) => p.siteId !== siteId || p.userId !== userId || p.quarter > erasedAt);
+    for (const [quarter, users] of this.seen.get(siteId) ?? []) {
       if (quarter > erasedAt) continue;
       users.total.delete(userId);
       for (const set of users.pages.values()) set.delete(userId);
@@ -127,8 +139,14 @@ export class SiteAggregates {
     }
   }
 
+  private see(users: Set<string>, siteId: string, quarter: number, dimension: string, value: string, userId: string): void {
+    if (users.has(userId)) return;
+    users.add(userId);
+    this.fresh.push({ siteId, quarter, dimension, value, userId });
+  }
+
   /** What was added since the last call; the caller writes it with its checkpoint. */
-  take(): SiteAggregatesOutput {
+  take(watermark: number): SiteAggregatesOutput {
     const stats: SiteStatDelta[] = [];
     for (const [siteId, minutes] of this.stats) {
       for (const [minute, b] of minutes) {
@@ -139,20 +157,14 @@ export class SiteAggregates {
         for (const [key, values] of b.props) for (const [value, s] of values) push(`event:props:${key}`, value, s);
       }
     }
-    const presence: PresenceRow[] = [];
-    for (const [siteId, quarters] of this.presence) {
-      for (const [quarter, b] of quarters) {
-        const push = (dimension: string, value: string, users: Set<string>) => {
-          for (const userId of users) presence.push({ siteId, quarter, dimension, value, userId });
-        };
-        push(TOTAL_DIMENSION, '', b.total);
-        for (const [value, users] of b.pages) push('event:page', value, users);
-        for (const [value, users] of b.names) push('event:name', value, users);
-        for (const [key, values] of b.props) for (const [value, users] of values) push(`event:props:${key}`, value, users);
-      }
+    const presence = this.fresh;
+    this.fresh = [];
+    // A quarter whose every window is past allowed lateness takes no more events: forget it.
+    for (const [siteId, quarters] of this.seen) {
+      for (const quarter of quarters.keys()) if (quarter + PRESENCE_BUCKET_MS + this.allowedLatenessMs <= watermark) quarters.delete(quarter);
+      if (quarters.size === 0) this.seen.delete(siteId);
     }
     this.stats = new Map();
-    this.presence = new Map();
     return { stats, presence };
   }
 }
