@@ -1,37 +1,39 @@
-/** The dashboard shell: token, site and range choice, then the panels. */
-import { lazy, Suspense, useCallback, useEffect, useId, useMemo, useState } from 'react';
-import { Api, fetchPublicConfig, type TopUsersBy } from './api.js';
+/**
+ * The dashboard shell: token, site, view (overview, per-user, pipeline), all kept in the address
+ * bar so a view can be shared; the views do the rest.
+ */
+import { useCallback, useEffect, useId, useState } from 'react';
+import { fetchPublicConfig } from './api.js';
 import { ConnectionStatus } from './ConnectionStatus.js';
 import { EmptyState } from './EmptyState.js';
-import { formatCount, formatDuration, formatRate } from './format.js';
-import { LiveActivity } from './LiveActivity.js';
-import { isRangeKey, RANGE_KEYS, RANGES, type RangeKey } from './ranges.js';
-import { hasActivity, latestWindow, toChartPoints, totalsOf, trimOpenBuckets } from './timeline.js';
+import { FreshnessBadge, FreshnessPanel } from './FreshnessPanel.js';
+import { Overview } from './Overview.js';
+import { useSites } from './use-sites.js';
 import { initialToken, saveToken } from './token.js';
 import { TokenPrompt } from './TokenPrompt.js';
-import { TopUsers } from './TopUsers.js';
-import { useDashboard } from './use-dashboard.js';
-import { UserDetail } from './UserDetail.js';
-
-const Charts = lazy(() => import('./Charts.js'));
+import { parseUrlState, writeUrlState, type UrlState, type View } from './url-state.js';
+import { useLiveTicks } from './use-live-ticks.js';
+import { usePipeline } from './use-pipeline.js';
+import { UsersView, type LiveReport } from './UsersView.js';
+import './overview.css';
 
 const SITE_KEY = 'clickstream.siteId';
 const SITE_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const PIPELINE_POLL_MS = 2000;
+const BADGE_POLL_MS = 10_000;
 
-function initialSite(): string {
-  const fromUrl = new URL(window.location.href).searchParams.get('site');
-  if (fromUrl && SITE_PATTERN.test(fromUrl)) return fromUrl;
+function savedSite(): string | undefined {
   try {
     const saved = window.localStorage.getItem(SITE_KEY);
-    if (saved && SITE_PATTERN.test(saved)) return saved;
+    return saved && SITE_PATTERN.test(saved) ? saved : undefined;
   } catch {
-    // no storage: fall through to the default site
+    return undefined;
   }
-  return 'default';
 }
 
-function bucketLabel(ms: number): string {
-  return ms >= 60_000 ? `${ms / 60_000} min` : `${ms / 1000} s`;
+function initialState(): UrlState & { site: string } {
+  const state = parseUrlState(window.location.search);
+  return { ...state, site: state.site ?? savedSite() ?? 'default' };
 }
 
 export function App() {
@@ -57,52 +59,42 @@ export function App() {
   return <Dashboard key={token} token={token} onUnauthorized={onUnauthorized} />;
 }
 
+const VIEW_LABELS: Record<View, string> = { overview: 'Overview', users: 'Users (live)', pipeline: 'Pipeline' };
+
 function Dashboard({ token, onUnauthorized }: { token: string; onUnauthorized: () => void }) {
-  const [siteId, setSiteId] = useState(initialSite);
-  const [siteDraft, setSiteDraft] = useState(siteId);
-  const [range, setRange] = useState<RangeKey>('live');
-  const [sortBy, setSortBy] = useState<TopUsersBy>('events');
-  const [selectedUser, setSelectedUser] = useState<string | undefined>();
+  const [state, setState] = useState(initialState);
+  const update = useCallback((patch: Partial<UrlState>) => setState((s) => ({ ...s, ...patch })), []);
+  const { site, view } = state;
   const [collectorUrl, setCollectorUrl] = useState<string | undefined>();
-  const api = useMemo(() => new Api(token), [token]);
-  const data = useDashboard(token, siteId, range, sortBy, onUnauthorized);
-  const ids = { site: useId(), sites: useId() };
+  const sites = useSites(token, site, onUnauthorized);
+  const pipeline = usePipeline(token, view === 'pipeline' ? PIPELINE_POLL_MS : BADGE_POLL_MS, onUnauthorized);
+  // The open view's live feed, for the header.
+  const [live, setLive] = useState<LiveReport | undefined>();
+  const ids = { site: useId() };
 
   useEffect(() => {
     void fetchPublicConfig().then((c) => setCollectorUrl(c?.collectorUrl));
   }, []);
 
+  // The address bar follows the state (replaceState: no history entry per click), and the
+  // site is remembered for the next visit.
   useEffect(() => {
+    const search = writeUrlState(state);
+    if (search !== window.location.search) window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
     try {
-      window.localStorage.setItem(SITE_KEY, siteId);
+      window.localStorage.setItem(SITE_KEY, site);
     } catch {
       // no storage: the choice lasts for this tab
     }
-    const url = new URL(window.location.href);
-    url.searchParams.set('site', siteId);
-    window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}`);
-    setSelectedUser(undefined);
-  }, [siteId]);
+  }, [state, site]);
 
-  const { bucketMs } = RANGES[range];
-  const points = useMemo(
-    () =>
-      data.timeline
-        ? trimOpenBuckets(toChartPoints(data.timeline, data.bounds.from, data.bounds.to, bucketMs), bucketMs, data.lastUpdated ?? Date.now())
-        : [],
-    [data.timeline, data.bounds, bucketMs, data.lastUpdated],
-  );
-  const totals = useMemo(() => totalsOf(data.timeline ?? []), [data.timeline]);
-  const latest = data.timeline ? latestWindow(data.timeline, data.lastUpdated ?? Date.now()) : undefined;
-  const liveRows = useMemo(() => data.live.rows.filter((r) => r.result.siteId === siteId).slice(0, 15), [data.live.rows, siteId]);
-  const spanSeconds = RANGES[range].spanMs / 1000;
-  const otherSites = data.live.sites.filter((s) => s !== siteId);
-  const isEmpty = data.timeline !== undefined && !hasActivity(data.timeline) && liveRows.length === 0;
-  const knownSites = [...new Set(['default', 'demo-shop', siteId, ...data.live.sites])].sort();
-
-  const commitSite = () => {
-    if (SITE_PATTERN.test(siteDraft) && siteDraft !== siteId) setSiteId(siteDraft);
+  const chooseSite = (next: string) => {
+    if (SITE_PATTERN.test(next) && next !== site) update({ site: next, filters: [], user: undefined, prop: undefined });
   };
+  const known = sites.sites?.map((s) => s.siteId);
+  const options = [...new Set([...(known ?? []), site])].sort();
+  const isEmpty = known !== undefined && !known.includes(site);
+  const otherSites = (known ?? []).filter((s) => s !== site);
 
   return (
     <>
@@ -111,106 +103,94 @@ function Dashboard({ token, onUnauthorized }: { token: string; onUnauthorized: (
       </a>
       <header className="topbar">
         <h1>Clickstream</h1>
-        <form
-          className="controls"
-          onSubmit={(e) => {
-            e.preventDefault();
-            commitSite();
-          }}
-        >
+        <div className="controls">
           <label htmlFor={ids.site}>Site</label>
-          <input
-            id={ids.site}
-            list={ids.sites}
-            value={siteDraft}
-            onChange={(e) => setSiteDraft(e.target.value)}
-            onBlur={commitSite}
-            pattern="[A-Za-z0-9._\-]{1,64}"
-            maxLength={64}
-            size={12}
-            aria-describedby={`${ids.site}-hint`}
-          />
-          <span id={`${ids.site}-hint`} className="visually-hidden">
-            Type a site id and press Enter
-          </span>
-          <datalist id={ids.sites}>
-            {knownSites.map((s) => (
-              <option key={s} value={s} />
+          <select id={ids.site} value={site} onChange={(e) => chooseSite(e.target.value)} data-testid="site-picker">
+            {options.map((s) => (
+              <option key={s} value={s}>
+                {s}
+                {known && !known.includes(s) ? ' (no data)' : ''}
+              </option>
             ))}
-          </datalist>
-          <fieldset className="segmented">
-            <legend className="visually-hidden">Time range</legend>
-            {RANGE_KEYS.map((key) => (
-              <label key={key} className={range === key ? 'active' : undefined}>
-                <input type="radio" name="range" value={key} checked={range === key} onChange={(e) => isRangeKey(e.target.value) && setRange(e.target.value)} />
-                {RANGES[key].label}
-              </label>
-            ))}
-          </fieldset>
-        </form>
-        <ConnectionStatus status={data.status} lastUpdated={data.lastUpdated} onRetry={data.retryLive} />
+          </select>
+        </div>
+        <nav aria-label="Views" className="views">
+          {(Object.keys(VIEW_LABELS) as View[]).map((v) => (
+            <button key={v} type="button" className={v === view ? 'view active' : 'view'} aria-current={v === view ? 'page' : undefined} onClick={() => update({ view: v })}>
+              {VIEW_LABELS[v]}
+            </button>
+          ))}
+        </nav>
+        <FreshnessBadge state={pipeline} onOpen={() => update({ view: 'pipeline' })} />
+        {view !== 'pipeline' && live && <ConnectionStatus status={live.status} lastUpdated={live.lastUpdated} onRetry={live.retry} />}
       </header>
 
       <main id="main" tabIndex={-1}>
-        {data.error && (
-          <p role="alert" className="card error">
-            Could not load data: {data.error}. Retrying automatically.
-          </p>
-        )}
-        {otherSites.length > 0 && isEmpty && (
+        {isEmpty && otherSites.length > 0 && view !== 'pipeline' && (
           <p className="card notice">
             Data is arriving for{' '}
-            {otherSites.map((s) => (
-              <button key={s} type="button" className="link-button" onClick={() => (setSiteDraft(s), setSiteId(s))}>
-                {s}
-              </button>
+            {otherSites.map((s, i) => (
+              <span key={s}>
+                {i > 0 && ', '}
+                <button type="button" className="link-button" onClick={() => chooseSite(s)}>
+                  {s}
+                </button>
+              </span>
             ))}
             .
           </p>
         )}
+        {isEmpty && view !== 'pipeline' && <EmptyState collectorUrl={collectorUrl} siteId={site} />}
 
-        <dl className="kpis" aria-label="Summary for the selected range">
-          <div className="card">
-            <dt>Active users now</dt>
-            <dd data-testid="kpi-active-users">{latest ? formatCount(latest.activeUsers) : '0'}</dd>
-          </div>
-          <div className="card">
-            <dt>Events per second (average)</dt>
-            <dd>{formatRate(totals.events / spanSeconds)}</dd>
-          </div>
-          <div className="card">
-            <dt>Clicks</dt>
-            <dd data-testid="kpi-clicks">{formatCount(totals.clicks)}</dd>
-          </div>
-          <div className="card">
-            <dt>Engaged time</dt>
-            <dd>{formatDuration(totals.engagedMs)}</dd>
-          </div>
-        </dl>
-
-        {isEmpty && <EmptyState collectorUrl={collectorUrl} siteId={siteId} />}
-
-        <Suspense fallback={<div className="card muted charts-loading">Loading charts…</div>}>
-          <Charts points={points} bucketLabel={bucketLabel(bucketMs)} />
-        </Suspense>
-
-        {selectedUser !== undefined && (
-          <UserDetail
-            api={api}
-            userId={selectedUser}
-            siteId={siteId}
-            bounds={data.bounds}
-            liveTick={data.lastLiveResult?.userId === selectedUser ? data.liveTick : 0}
-            onClose={() => setSelectedUser(undefined)}
+        {view === 'overview' && <OverviewScreen token={token} state={state} update={update} hidden={isEmpty} onLive={setLive} onUnauthorized={onUnauthorized} />}
+        {view === 'users' && (
+          <UsersView
+            token={token}
+            siteId={site}
+            user={state.user}
+            onUser={(user) => update({ user })}
+            onLive={setLive}
             onUnauthorized={onUnauthorized}
           />
         )}
-
-        <div className="columns">
-          <LiveActivity rows={liveRows} onSelect={setSelectedUser} />
-          <TopUsers users={data.topUsers} sortBy={sortBy} onSort={setSortBy} onSelect={setSelectedUser} selected={selectedUser} />
-        </div>
+        {view === 'pipeline' && <FreshnessPanel state={pipeline} intervalMs={PIPELINE_POLL_MS} />}
       </main>
     </>
+  );
+}
+
+/** The overview and its live feed (whose ticks refresh it); the feed stays open while the site is still empty. */
+function OverviewScreen({
+  token,
+  state,
+  update,
+  hidden,
+  onLive,
+  onUnauthorized,
+}: {
+  token: string;
+  state: UrlState & { site: string };
+  update: (patch: Partial<UrlState>) => void;
+  hidden: boolean;
+  onLive: (report: LiveReport) => void;
+  onUnauthorized: () => void;
+}) {
+  const { tick, status, lastUpdated, retry } = useLiveTicks(token, state.site, onUnauthorized);
+  useEffect(() => onLive({ status, lastUpdated, retry }), [status, lastUpdated, retry, onLive]);
+  if (hidden) return null;
+  return (
+    <Overview
+      token={token}
+      siteId={state.site}
+      range={state.range}
+      filters={state.filters}
+      prop={state.prop}
+      liveTick={tick}
+      onRange={(range) => update({ range })}
+      onFilters={(filters) => update({ filters })}
+      onProp={(prop) => update({ prop })}
+      onOpenUsers={() => update({ view: 'users' })}
+      onUnauthorized={onUnauthorized}
+    />
   );
 }
