@@ -1,5 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * The processor's Prometheus metrics (`/metrics` on PROCESSOR_METRICS_PORT). Names follow
+ * Prometheus' conventions: `clickstream_processor_` prefix, base units (`_seconds`) and `_total`
+ * for counters; process metrics carry the same prefix.
+ */
 export interface ProcessorMetrics {
   registry: Registry;
   eventsIn: Counter<'outcome'>;
@@ -10,7 +15,10 @@ export interface ProcessorMetrics {
   consumerLag: Gauge<'partition'>;
   checkpointAge: Gauge;
   eventToVisible: Histogram;
-  droppedEngagedMs: Counter;
+  /** Takes milliseconds, as the operator counts them; exported in seconds. */
+  droppedEngagedMs: { inc(milliseconds: number): void };
+  /** Checkpoint rounds in which a partition's commit failed (the processor then reloads from the last checkpoint). */
+  checkpointFailures: Counter;
 }
 
 export function createProcessorMetrics(): ProcessorMetrics {
@@ -64,10 +72,22 @@ export function createProcessorMetrics(): ProcessorMetrics {
       buckets: [0.25, 0.5, 1, 2, 4, 6, 8, 10, 15, 30, 60, 120],
       registers: [registry],
     }),
-    droppedEngagedMs: new Counter({
-      name: 'clickstream_processor_dropped_engaged_milliseconds_total',
-      help: 'Engaged time that fell in windows already past allowed lateness, dropped',
+    droppedEngagedMs: secondsCounter(
+      new Counter({
+        name: 'clickstream_processor_dropped_engaged_seconds_total',
+        help: 'Engaged time that fell in windows already past allowed lateness, dropped',
+        registers: [registry],
+      }),
+    ),
+    checkpointFailures: new Counter({
+      name: 'clickstream_processor_checkpoint_failures_total',
+      help: 'Checkpoints that failed to commit (the instance reloads its partitions from the last one)',
       registers: [registry],
     }),
   };
+}
+
+/** A counter in seconds fed milliseconds. */
+function secondsCounter(counter: Counter): { inc(milliseconds: number): void } {
+  return { inc: (milliseconds) => counter.inc(milliseconds / 1000) };
 }
