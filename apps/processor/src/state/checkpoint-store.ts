@@ -149,7 +149,6 @@ export class CheckpointStore {
       const checkpoint = erasures.length > 0 ? withoutErased(cut, erasures) : cut;
       await writeResults(client, checkpoint.results);
       await writeVisits(client, checkpoint.visits, checkpoint.visitDeletions);
-      await writeSiteAggregates(client, checkpoint.site);
       const state = checkpoint.state;
       if (state) {
         await client.query(
@@ -176,6 +175,10 @@ export class CheckpointStore {
           [...refParams(ref), entry.seq, encodeOutboxRecords(entry.records)],
         );
       }
+      // Last before COMMIT: every partition's checkpoint adds to the same rollup rows (a site's
+      // minute), so their row locks are held only for this statement and the commit, not for the
+      // whole transaction - checkpoints of several partitions queue on them for milliseconds.
+      await writeSiteAggregates(client, checkpoint.site);
       return { checkpoint, erasures };
     });
   }
