@@ -12,7 +12,7 @@ import { fetchNode, needsNewerNode, NODE_MAJOR } from './node-runtime.mjs';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const PNPM = 'pnpm@9.15.9';
 // `version` prints the Node.js version the commands run on (the bootstrap's own test uses it).
-const commands = new Set(['start', 'test', 'bench', 'typecheck', 'lint', 'chaos', 'soak', 'reconcile', 'version']);
+const commands = new Set(['start', 'test', 'bench', 'typecheck', 'lint', 'chaos', 'soak', 'reconcile', 'docs', 'version']);
 const REEXEC_MARKER = 'CLICKSTREAM_BOOTSTRAP_NODE';
 
 function log(message) {

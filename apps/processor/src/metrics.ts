@@ -28,7 +28,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
     registry,
     eventsIn: new Counter({
       name: 'clickstream_processor_events_total',
-      help: 'Input records by outcome: counted, duplicate, late-counted, too-late, bot, undecodable',
+      help: 'Input records by outcome: counted, duplicate, late-counted, too-late, bot, erased, undecodable',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -128,3 +128,14 @@ export const DESKTOP_USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 export { generateStream, outboxDrained, produceStream, readTopicLog, seededRandom, sentinelEvent, type StreamOptions } from './event-streams.js';
+
+/** One query on a connection of its own, for tests that only need to look (e.g. at information_schema). */
+export async function queryRows<T extends Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
