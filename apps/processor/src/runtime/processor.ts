@@ -277,33 +277,46 @@ export class Processor {
     let failed = false;
     const knownErasureSeq = this.erasureSeq;
     const learnt = new Map<number, Erasure>();
-    await Promise.all(
-      cuts.map(async ({ task, checkpoint }) => {
-        try {
-          this.crash.reach('before-checkpoint-commit');
-          const committed = await this.store.commit(checkpoint, knownErasureSeq);
-          this.crash.reach('after-checkpoint-commit');
-          for (const erasure of committed.erasures) learnt.set(erasure.seq, erasure);
-          task.checkpointCommitted(committed.checkpoint);
-          const visibleAt = this.clock();
+    // One transaction for every owned partition (see CheckpointStore.commitAll). A fenced
+    // partition fails it for all: that partition is dropped and the rest committed again.
+    let pending = cuts;
+    while (pending.length > 0) {
+      try {
+        for (let i = 0; i < pending.length; i++) this.crash.reach('before-checkpoint-commit');
+        const committed = await this.store.commitAll(
+          pending.map((c) => c.checkpoint),
+          knownErasureSeq,
+        );
+        for (let i = 0; i < pending.length; i++) this.crash.reach('after-checkpoint-commit');
+        for (const erasure of committed.erasures) learnt.set(erasure.seq, erasure);
+        const visibleAt = this.clock();
+        pending.forEach(({ task, checkpoint }, i) => {
+          const written = committed.checkpoints[i]!;
+          task.checkpointCommitted(written);
           this.freshness.recordCheckpoint(visibleAt, checkpoint.resultsReceivedAt);
           for (const at of checkpoint.resultsReceivedAt) if (at > 0 && at <= visibleAt) this.metrics?.eventToVisible.observe((visibleAt - at) / 1000);
-          if (committed.checkpoint.outbox.length > 0) {
-            this.metrics?.windowsEmitted.inc(committed.checkpoint.results.length);
+          if (written.outbox.length > 0) {
+            this.metrics?.windowsEmitted.inc(written.results.length);
             this.delivery.schedule(task);
           }
           this.metrics?.openWindows.set({ partition: String(task.ref.partition) }, task.operator.windowCount);
-        } catch (error) {
-          if (error instanceof FencedError) {
-            this.log(`${error.message}; dropping it`);
-            if (this.tasks.get(task.ref.partition) === task) this.release(task.ref.partition, task);
-            return;
+        });
+        break;
+      } catch (error) {
+        if (error instanceof FencedError) {
+          this.log(`${error.message}; dropping it`);
+          const fenced = pending.find((c) => c.task.ref.partition === error.partition)?.task;
+          if (fenced) {
+            if (this.tasks.get(fenced.ref.partition) === fenced) this.release(fenced.ref.partition, fenced);
+            pending = pending.filter((c) => c.task !== fenced);
+            continue;
           }
-          failed = true;
-          this.log(`partition ${task.ref.partition}: checkpoint commit failed: ${(error as Error).message}`);
         }
-      }),
-    );
+        failed = true;
+        this.log(`checkpoint commit of partitions [${pending.map((c) => c.task.ref.partition).join(', ')}] failed: ${(error as Error).message}`);
+        break;
+      }
+    }
     this.metrics?.checkpointDuration.observe((performance.now() - started) / 1000);
     this.applyErasures([...learnt.values()]);
     if (failed) {

@@ -61,6 +61,12 @@ export interface CommitResult {
   erasures: Erasure[];
 }
 
+export interface CommitAllResult {
+  /** In the order of the cuts given. */
+  checkpoints: Checkpoint[];
+  erasures: Erasure[];
+}
+
 const refParams = (ref: PartitionRef) => [ref.consumerGroup, ref.topic, ref.partition];
 
 /**
@@ -131,56 +137,76 @@ export class CheckpointStore {
     });
   }
 
-  /**
-   * Commits a checkpoint unless its epoch was fenced. Erasures recorded since `knownErasureSeq`
-   * are applied to what it writes and returned, so the caller applies them to its operators.
-   */
+  /** One checkpoint alone (see commitAll). */
   async commit(cut: Checkpoint, knownErasureSeq = Number.MAX_SAFE_INTEGER): Promise<CommitResult> {
-    const { ref, epoch, delta } = cut;
+    const { checkpoints, erasures } = await this.commitAll([cut], knownErasureSeq);
+    return { checkpoint: checkpoints[0]!, erasures };
+  }
+
+  /**
+   * Commits the checkpoints of several partitions in ONE transaction, unless one of their epochs
+   * was fenced (FencedError names it; nothing commits). One transaction per checkpoint round,
+   * not one per partition, because every partition adds to the same site rollup rows: separate
+   * transactions queued on those rows' locks, one after another. Erasures recorded since
+   * `knownErasureSeq` are applied to what is written and returned, so the caller applies them to
+   * its operators.
+   */
+  async commitAll(cuts: readonly Checkpoint[], knownErasureSeq = Number.MAX_SAFE_INTEGER): Promise<CommitAllResult> {
+    if (cuts.length === 0) return { checkpoints: [], erasures: [] };
     return this.transaction(async (client) => {
-      const fenced = await client.query(
-        `UPDATE processor_partitions
-            SET next_offset = $5, watermark = $6, outbox_seq = $7, state_seq = $8, updated_at = now()
-          WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND epoch = $4`,
-        [...refParams(ref), epoch, cut.nextOffset, JSON.stringify(delta.watermark), cut.outboxSeq, cut.stateSeq],
-      );
-      if (fenced.rowCount !== 1) throw new FencedError(ref.partition, epoch);
+      for (const cut of cuts) {
+        const fenced = await client.query(
+          `UPDATE processor_partitions
+              SET next_offset = $5, watermark = $6, outbox_seq = $7, state_seq = $8, updated_at = now()
+            WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND epoch = $4`,
+          [...refParams(cut.ref), cut.epoch, cut.nextOffset, JSON.stringify(cut.delta.watermark), cut.outboxSeq, cut.stateSeq],
+        );
+        if (fenced.rowCount !== 1) throw new FencedError(cut.ref.partition, cut.epoch);
+      }
       const erasures = knownErasureSeq === Number.MAX_SAFE_INTEGER ? [] : await erasuresSince(client, knownErasureSeq);
-      const checkpoint = erasures.length > 0 ? withoutErased(cut, erasures) : cut;
-      await writeResults(client, checkpoint.results);
-      await writeVisits(client, checkpoint.visits, checkpoint.visitDeletions);
-      const state = checkpoint.state;
-      if (state) {
-        await client.query(
-          `INSERT INTO processor_state_log (consumer_group, topic, partition, seq, kind, payload) VALUES ($1, $2, $3, $4, $5, $6)`,
-          [...refParams(ref), state.seq, state.kind, state.payload],
-        );
-        if (state.kind === 'snapshot') {
-          await client.query(
-            `DELETE FROM processor_state_log WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND seq < $4`,
-            [...refParams(ref), state.seq],
-          );
-        }
-      }
-      if (checkpoint.deliveredSeq > 0) {
-        // Trimming rides on the checkpoint, so a trim lost with a connection is redone next time.
-        await client.query(
-          `DELETE FROM processor_outbox WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND seq <= $4`,
-          [...refParams(ref), checkpoint.deliveredSeq],
-        );
-      }
-      for (const entry of checkpoint.outbox) {
-        await client.query(
-          `INSERT INTO processor_outbox (consumer_group, topic, partition, seq, records) VALUES ($1, $2, $3, $4, $5)`,
-          [...refParams(ref), entry.seq, encodeOutboxRecords(entry.records)],
-        );
-      }
-      // Last before COMMIT: every partition's checkpoint adds to the same rollup rows (a site's
-      // minute), so their row locks are held only for this statement and the commit, not for the
-      // whole transaction - checkpoints of several partitions queue on them for milliseconds.
-      await writeSiteAggregates(client, checkpoint.site);
-      return { checkpoint, erasures };
+      const checkpoints = erasures.length > 0 ? cuts.map((cut) => withoutErased(cut, erasures)) : [...cuts];
+      for (const checkpoint of checkpoints) await this.writePartition(client, checkpoint);
+      // Last before COMMIT, so the shared rollup rows are locked for the shortest time (other
+      // processes of the group write them too).
+      await writeSiteAggregates(client, {
+        stats: checkpoints.flatMap((c) => c.site.stats),
+        presence: checkpoints.flatMap((c) => c.site.presence),
+      });
+      return { checkpoints, erasures };
     });
+  }
+
+  /** What one partition's checkpoint writes besides the site rollups. */
+  private async writePartition(client: pg.PoolClient, checkpoint: Checkpoint): Promise<void> {
+    const { ref } = checkpoint;
+    await writeResults(client, checkpoint.results);
+    await writeVisits(client, checkpoint.visits, checkpoint.visitDeletions);
+    const state = checkpoint.state;
+    if (state) {
+      await client.query(
+        `INSERT INTO processor_state_log (consumer_group, topic, partition, seq, kind, payload) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [...refParams(ref), state.seq, state.kind, state.payload],
+      );
+      if (state.kind === 'snapshot') {
+        await client.query(
+          `DELETE FROM processor_state_log WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND seq < $4`,
+          [...refParams(ref), state.seq],
+        );
+      }
+    }
+    if (checkpoint.deliveredSeq > 0) {
+      // Trimming rides on the checkpoint, so a trim lost with a connection is redone next time.
+      await client.query(
+        `DELETE FROM processor_outbox WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND seq <= $4`,
+        [...refParams(ref), checkpoint.deliveredSeq],
+      );
+    }
+    for (const entry of checkpoint.outbox) {
+      await client.query(
+        `INSERT INTO processor_outbox (consumer_group, topic, partition, seq, records) VALUES ($1, $2, $3, $4, $5)`,
+        [...refParams(ref), entry.seq, encodeOutboxRecords(entry.records)],
+      );
+    }
   }
 
   /**
