@@ -1,5 +1,6 @@
 /**
- * `pnpm bench <name>`: runs `apps/<name>/bench/run.ts` (or `bench/<name>.ts`) with Kafka and
+ * `pnpm bench <name>`: runs `apps/<name>/bench/run.ts` (or `packages/<name>/bench/run.ts`, or
+ * `bench/<name>.ts`) with Kafka and
  * PostgreSQL up, as `npm test` has them (KAFKA_BROKERS and DATABASE_URL set). Benchmarks print
  * their figures and their ratio against a baseline measured in the same run.
  */
@@ -12,12 +13,18 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const [name, ...args] = process.argv.slice(2);
 
 function benchFile(benchName: string): string | undefined {
-  const candidates = [join(repoRoot, 'apps', benchName, 'bench', 'run.ts'), join(repoRoot, 'bench', `${benchName}.ts`)];
+  const candidates = [
+    join(repoRoot, 'apps', benchName, 'bench', 'run.ts'),
+    join(repoRoot, 'packages', benchName, 'bench', 'run.ts'),
+    join(repoRoot, 'bench', `${benchName}.ts`),
+  ];
   return candidates.find((c) => existsSync(c));
 }
 
 function available(): string[] {
-  const names = readdirSync(join(repoRoot, 'apps')).filter((app) => existsSync(join(repoRoot, 'apps', app, 'bench', 'run.ts')));
+  const names = ['apps', 'packages'].flatMap((dir) =>
+    readdirSync(join(repoRoot, dir)).filter((name) => existsSync(join(repoRoot, dir, name, 'bench', 'run.ts'))),
+  );
   if (existsSync(join(repoRoot, 'bench'))) {
     names.push(...readdirSync(join(repoRoot, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)));
   }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Kafka } from 'kafkajs';
-import { upsertWindowResults } from '@clickstream/db';
+import { periodStart, upsertWindowResults } from '@clickstream/db';
 import { FETCH_LIMITS } from '../src/runtime/processor.js';
 import type { WindowResult } from '@clickstream/shared';
 
@@ -42,12 +42,14 @@ export async function consumerRate(kafka: Kafka, topic: string, total: number, g
  * PostgreSQL's ceiling for the results: `rows` window results upserted into an empty
  * `user_metrics` with the processor's own statement, `batch` rows per statement, one connection,
  * nothing else running. The processor also writes its state log and outbox in those transactions.
+ * The rows fall on tomorrow (UTC), which has a daily partition of its own: written like the
+ * processor's, and apart from the rows the drain wrote today.
  */
 export async function upsertRate(databaseUrl: string, rows: number, batch = 25_000): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
+  const base = periodStart('day', Date.now()) + 86_400_000;
   try {
-    const base = Date.UTC(2040, 0, 1);
     let elapsed = 0;
     for (let written = 0; written < rows; written += batch) {
       const results: WindowResult[] = [];
@@ -76,7 +78,7 @@ export async function upsertRate(databaseUrl: string, rows: number, batch = 25_0
     }
     return rows / (elapsed / 1000);
   } finally {
-    await client.query(`DELETE FROM user_metrics WHERE window_start >= '2040-01-01'`).catch(() => {});
+    await client.query(`DELETE FROM user_metrics WHERE window_start >= $1`, [new Date(base).toISOString()]).catch(() => {});
     await client.end();
   }
 }

@@ -14,6 +14,9 @@ import type { PartitionOperatorConfig } from './operators/partition-operator.js'
 import { DEFAULT_RAW_RETENTION_DAYS, WINDOW_SIZE_MS } from '@clickstream/shared';
 import { CRASH_POINTS, parseCrashSpec, type CrashSpec } from './crash-points.js';
 
+/** RETENTION_DAYS: how long result rows are kept (whole partitions go once older). */
+export const DEFAULT_RETENTION_DAYS = 400;
+
 export interface ProcessorConfig {
   readonly kafkaBrokers: readonly string[];
   readonly databaseUrl: string;
@@ -29,6 +32,8 @@ export interface ProcessorConfig {
   readonly sessionTimeoutMs: number;
   /** How long the raw topics keep events (RAW_RETENTION_DAYS), enforced on start. */
   readonly rawRetentionMs: number;
+  /** Partitions of the result tables wholly older than this many days are dropped (RETENTION_DAYS). */
+  readonly retentionDays: number;
   /** Test-only fault injection (PROCESSOR_CRASH_AT=<point>:<n>). */
   readonly crashAt: CrashSpec | undefined;
 }
@@ -56,6 +61,7 @@ export function parseProcessorConfig(env: Record<string, string | undefined> = p
     transactionTimeoutMs: readInt(env, 'TRANSACTION_TIMEOUT_MS', 10_000, { min: 1000, max: 900_000 }),
     sessionTimeoutMs: readInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, { min: 6000, max: 300_000 }),
     rawRetentionMs: readInt(env, 'RAW_RETENTION_DAYS', DEFAULT_RAW_RETENTION_DAYS, { min: 1, max: 3650 }) * 86_400_000,
+    retentionDays: readInt(env, 'RETENTION_DAYS', DEFAULT_RETENTION_DAYS, { min: 1, max: 36_500 }),
     crashAt: readCrashAt(env),
   });
 }

@@ -14,3 +14,17 @@ export {
   type ErasureResult,
   type OutboxMark,
 } from './erasure.js';
+export {
+  maintainPartitions,
+  listPartitions,
+  periodStart,
+  nextPeriod,
+  partitionName,
+  PARTITIONED_TABLES,
+  PERIODS_AHEAD,
+  type PartitionedTable,
+  type PartitionInfo,
+  type PartitionUnit,
+  type PartitionMaintenanceOptions,
+  type PartitionMaintenanceResult,
+} from './partitions.js';
