@@ -5,7 +5,8 @@
  * one from a search engine, browsing three pages, one from a newsletter's UTM link, bouncing -
  * and the overview's figures and panels, POST /api/v1/query and a CSV export say exactly that;
  * a clicked value filters everything and the filter travels in the URL; the freshness panel shows
- * the processor's live figures. Then simulated traffic fills every panel within a minute, and the
+ * the processor's live figures and the result of an exactness audit (`pnpm reconcile`) of the
+ * visits' minutes. Then simulated traffic fills every panel within a minute, and the
  * overview and the freshness panel are saved to docs/.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { test } from 'node:test';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, repoRoot } from '@clickstream/local-infra';
 import { DESKTOP_USER_AGENT, testScope, waitFor } from '@clickstream/local-infra/testing';
+import { parseReconcileEnv, reconcile } from '@clickstream/reconcile';
 import { startDemoTraffic } from '../apps/dashboard/demo/traffic.js';
 import { shot, startPlatform, type Platform } from './support/platform.js';
 
@@ -224,6 +226,18 @@ test('two visitors from two sources: the overview, POST /api/v1/query, a CSV exp
   await dashboard.getByTestId('live-activity').waitFor();
   assert.match(dashboard.url(), /view=users/);
 
+  // An exactness audit of those minutes (what `pnpm reconcile` runs), stored for the dashboard.
+  const audit = await reconcile({
+    ...parseReconcileEnv(platform.env),
+    sites: [SITE],
+    from: startedAt - (startedAt % 60_000) - 60_000,
+    to: Date.now(),
+    waitMs: 60_000,
+  });
+  const audited = audit.summaries[0]!;
+  const matching = Object.values(audited.checks).reduce((n, c) => n + c.matching, 0);
+  assert.ok(matching > 0, audit.text);
+
   // Freshness, live: the processor's figures per instance and in total, refreshed every 2 s.
   await dashboard.getByRole('button', { name: 'Pipeline', exact: true }).click();
   const panel = dashboard.getByTestId('freshness-panel');
@@ -245,7 +259,12 @@ test('two visitors from two sources: the overview, POST /api/v1/query, a CSV exp
   }
   const updated = await panel.getByTestId('freshness-updated').textContent();
   await waitFor('the next poll', async () => (await panel.getByTestId('freshness-updated').textContent()) !== updated, { timeoutMs: 10_000, intervalMs: 200 });
-  assert.match((await panel.getByTestId('reconcile').textContent()) ?? '', /pnpm reconcile/);
+  // The audit's result: matched or not, and its counts over every sink.
+  const reconcileBox = panel.getByTestId('reconcile');
+  assert.equal(await reconcileBox.getAttribute('data-ok'), String(audit.ok));
+  assert.match((await reconcileBox.textContent()) ?? '', audit.ok ? /Everything matched on site demo-shop/ : /Differences found on site demo-shop/);
+  assert.match((await reconcileBox.getByTestId('reconcile-totals').textContent()) ?? '', new RegExp(`matching ${matching.toLocaleString('en-US')}(?![\\d,])`));
+  assert.ok(audit.ok, audit.text);
 
   // Simulated shoppers: within a minute every panel has data (countries excepted: loopback).
   const traffic = startDemoTraffic({ collectorUrl: platform.collectorUrl, pageOrigin: platform.dashboardUrl, users: 8, tickMs: 500 });

@@ -60,6 +60,8 @@ export async function waitHealthy(name: string, url: string, service: { child: C
 }
 
 export interface Platform {
+  /** The services' environment (topic prefix, processor group, database, …). */
+  env: NodeJS.ProcessEnv;
   dashboardUrl: string;
   collectorUrl: string;
   token: string;
@@ -110,7 +112,7 @@ export async function startPlatform(t: Scope, extraEnv: NodeJS.ProcessEnv = {}):
     dashboard = startService(t, 'dashboard', env);
     await waitHealthy('dashboard', `${dashboardUrl}/healthz`, dashboard);
   };
-  return { dashboardUrl, collectorUrl, token, databaseUrl, stopDashboard, startDashboard };
+  return { env, dashboardUrl, collectorUrl, token, databaseUrl, stopDashboard, startDashboard };
 }
 
 /** A full-page screenshot under test-results/screenshots; returns its path. */
