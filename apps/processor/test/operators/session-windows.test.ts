@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EnrichedEvent, VisitResult } from '@clickstream/shared';
 import { SessionWindows } from '../../src/operators/session-windows.js';
+import { testEvent } from '../support/events.js';
 import { PartitionOperator, type PartitionOperatorConfig } from '../../src/operators/partition-operator.js';
 
 const GAP = 60_000;
@@ -9,26 +10,8 @@ const LATENESS = 10_000;
 const T0 = 1_700_000_000_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-let nextId = 0;
-function event(eventTime: number, overrides: Partial<EnrichedEvent> = {}): EnrichedEvent {
-  nextId += 1;
-  return {
-    id: `evt-${String(nextId).padStart(8, '0')}`,
-    type: 'page_view',
-    siteId: 'shop',
-    userId: 'u1',
-    sessionId: 's1',
-    ts: eventTime,
-    url: 'https://shop.example/',
-    receivedAt: eventTime,
-    eventTime,
-    browser: 'Firefox',
-    os: 'Linux',
-    deviceType: 'desktop',
-    isBot: false,
-    ...overrides,
-  };
-}
+const event = (eventTime: number, overrides: Partial<EnrichedEvent> = {}): EnrichedEvent =>
+  testEvent(eventTime, { browser: 'Firefox', ...overrides }, 'https://shop.example/');
 
 const sessions = () => new SessionWindows({ gapMs: GAP, allowedLatenessMs: LATENESS });
 const brief = (v: VisitResult) => [v.userId, v.sessionStart, v.sessionEnd, v.events, v.revision, v.open];

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { EnrichedEvent } from '@clickstream/shared';
 import { windowStartOf } from '@clickstream/shared';
 import { Watermark } from '../../src/operators/watermark.js';
 import { WindowOperator, type WindowOperatorConfig } from '../../src/operators/window-operator.js';
 import { idHash } from '../../src/operators/id-hash.js';
+import { testEvent } from '../support/events.js';
 import { replayStateLog } from '../../src/state/state-log.js';
 
 const config: WindowOperatorConfig = {
@@ -17,26 +17,7 @@ const config: WindowOperatorConfig = {
 };
 const T0 = 1_700_000_000_000; // a multiple of 5000
 
-let nextId = 0;
-function event(eventTime: number, overrides: Partial<EnrichedEvent> = {}): EnrichedEvent {
-  nextId += 1;
-  return {
-    id: `evt-${String(nextId).padStart(8, '0')}`,
-    type: 'page_view',
-    siteId: 'shop',
-    userId: 'u1',
-    sessionId: 's1',
-    ts: eventTime,
-    url: 'https://shop.example/a',
-    receivedAt: eventTime,
-    eventTime,
-    browser: 'Chrome',
-    os: 'Linux',
-    deviceType: 'desktop',
-    isBot: false,
-    ...overrides,
-  };
-}
+const event = testEvent;
 
 describe('window assigner', () => {
   test('maps times to epoch-aligned 5 s windows, end exclusive', () => {
