@@ -320,6 +320,7 @@ export class Processor {
     this.metrics?.checkpointDuration.observe((performance.now() - started) / 1000);
     this.applyErasures([...learnt.values()]);
     if (failed) {
+      this.metrics?.checkpointFailures.inc();
       // In-memory state ran ahead of what committed: go back to the last checkpoint.
       await this.recoverFromCheckpoint();
       return;
