@@ -17,6 +17,7 @@ import {
   ClientEventSchema,
   DEFAULT_PARTITIONS,
   DEFAULT_RAW_RETENTION_DAYS,
+  RESULTS_RETENTION_MS,
   DEFAULT_SITE_ID,
   DEVICE_TYPES,
   EVENT_LIMITS,
@@ -422,7 +423,11 @@ ${table(
     TOPIC_DOCS[role].key,
     TOPIC_DOCS[role].value,
     TOPIC_DOCS[role].writer,
-    RAW_TOPIC_ROLES.includes(role) ? `\`RAW_RETENTION_DAYS\` (default ${DEFAULT_RAW_RETENTION_DAYS} days)` : "the broker's default (`log.retention.hours`)",
+    RAW_TOPIC_ROLES.includes(role)
+      ? `\`RAW_RETENTION_DAYS\` (default ${DEFAULT_RAW_RETENTION_DAYS} days)`
+      : role === 'metrics' || role === 'sessions'
+        ? `${RESULTS_RETENTION_MS / 3_600_000} h (\`retention.ms\` set where it is created)`
+        : "the broker's default (`log.retention.hours`)",
   ]),
 )}
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
-import { ConfigError } from '@clickstream/shared';
+import { ConfigError, RESULTS_RETENTION_MS } from '@clickstream/shared';
 import { createTestDatabase, createTestTopics, testBrokers, testScope, uniqueId, waitFor } from '@clickstream/local-infra/testing';
 import { parseProcessorConfig } from '../src/env.js';
 import { spawnProcessor } from './support/harness.js';
@@ -46,7 +46,7 @@ test('raw topics are created with RAW_RETENTION_DAYS; the processor sets it on e
     assert.equal(configs['retention.ms'], String(7 * DAY_MS), raw);
     assert.equal(configs['segment.ms'], String(DAY_MS), `${raw} rolls a segment daily`);
   }
-  for (const results of [topics.metrics, topics.sessions]) assert.equal((await topicConfigs(admin, results))['retention.ms'], undefined, results);
+  for (const results of [topics.metrics, topics.sessions]) assert.equal((await topicConfigs(admin, results))['retention.ms'], String(RESULTS_RETENTION_MS), results);
 
   // An operator's own setting on the topic, which a plain AlterConfigs of retention.ms would drop,
   // and weekly segments, with which events would outlive the retention by up to a week.
@@ -87,7 +87,7 @@ test('raw topics are created with RAW_RETENTION_DAYS; the processor sets it on e
   assert.equal(clicks['min.insync.replicas'], '1');
   assert.equal((await topicConfigs(admin, topics.late))['retention.ms'], '259200000');
   assert.equal((await topicConfigs(admin, topics.invalid))['retention.ms'], '259200000');
-  assert.equal((await topicConfigs(admin, topics.metrics))['retention.ms'], undefined, 'results topics are left alone');
-  assert.equal((await topicConfigs(admin, topics.sessions))['retention.ms'], undefined);
+  assert.equal((await topicConfigs(admin, topics.metrics))['retention.ms'], String(RESULTS_RETENTION_MS), 'results topics keep their own retention');
+  assert.equal((await topicConfigs(admin, topics.sessions))['retention.ms'], String(RESULTS_RETENTION_MS));
   assert.match(processor.output(), /retention\.ms set to 259200000/);
 });

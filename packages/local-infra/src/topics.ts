@@ -1,12 +1,12 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { DEFAULT_PARTITIONS, DEFAULT_RAW_RETENTION_DAYS, RAW_SEGMENT_MS, RAW_TOPIC_ROLES, type TopicNames } from '@clickstream/shared';
+import { DEFAULT_PARTITIONS, DEFAULT_RAW_RETENTION_DAYS, RAW_SEGMENT_MS, RAW_TOPIC_ROLES, RESULTS_RETENTION_MS, type TopicNames } from '@clickstream/shared';
 import { waitFor } from './ports.js';
 
 /**
  * Creates the platform's topics when missing. Created up front, waiting for leaders, because
  * fresh topics can briefly fail metadata look-ups (kafkajs #815, #1563). The raw topics
  * (`website-clicks`, `-late`, `-invalid`) get `retention.ms` of RAW_RETENTION_DAYS (default 7)
- * and daily segments (RAW_SEGMENT_MS); the results topics keep the broker's default retention.
+ * and daily segments (RAW_SEGMENT_MS); the results topics get RESULTS_RETENTION_MS (one day).
  * Existing topics are left as they are: the processor enforces the raw retention on start.
  */
 export async function ensureTopics(
@@ -38,7 +38,9 @@ export async function ensureTopics(
                   { name: 'retention.ms', value: String(rawRetentionMs) },
                   { name: 'segment.ms', value: String(RAW_SEGMENT_MS) },
                 ]
-              : []),
+              : topic === topics.metrics || topic === topics.sessions
+                ? [{ name: 'retention.ms', value: String(RESULTS_RETENTION_MS) }]
+                : []),
           ],
         })),
       });

@@ -36,3 +36,10 @@ export function topicNames(prefix = ''): TopicNames {
     invalid: `${prefix}${TOPICS.invalid}`,
   });
 }
+
+/**
+ * Retention of the results topics (`user-metrics`, `user-sessions`): one day, set where they are
+ * created. Their history lives in PostgreSQL; the topics carry the live feed and consumers that
+ * catch up within a day.
+ */
+export const RESULTS_RETENTION_MS = 86_400_000;
